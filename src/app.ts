@@ -1,0 +1,74 @@
+/**
+ * Wires the service together from a validated config: store -> bootstrap -> issuer -> sources ->
+ * cache -> token and admin services. Used by `wits serve`, `wits exec` (in-process server) and the
+ * CLI's local admin commands.
+ */
+import { join } from 'node:path';
+import { AdminService } from './admin/adminService.js';
+import { AdminCredential, ensureAdminToken } from './auth/adminCredential.js';
+import { SessionAuthenticator } from './auth/sessionAuthenticator.js';
+import { TokenCache } from './cache/tokenCache.js';
+import type { WitsConfig } from './config.js';
+import { LocalIssuer } from './issuer/localIssuer.js';
+import { loadSigningKeys } from './issuer/signingKeys.js';
+import type { Logger } from './logger.js';
+import { SourceRegistry } from './sources/sourceRegistry.js';
+import { SqliteStore } from './store/sqliteStore.js';
+import type { Store } from './store/store.js';
+import { TokenService } from './tokenService.js';
+
+export const DATABASE_FILE = 'wits.db';
+
+export interface WitsApp {
+  readonly config: WitsConfig;
+  readonly store: Store;
+  readonly admin: AdminService;
+  readonly adminCredential: AdminCredential;
+  readonly issuer: LocalIssuer;
+  readonly tokens: TokenService;
+  readonly cache: TokenCache;
+  readonly logger: Logger;
+  close(): Promise<void>;
+}
+
+export function openStore(config: WitsConfig): Store {
+  return new SqliteStore({ path: join(config.home, DATABASE_FILE), durability: config.durability });
+}
+
+/** Opens the store and runs first-start bootstrap; enough for admin commands (no issuer needed). */
+export async function openAdmin(config: WitsConfig): Promise<{ store: Store; admin: AdminService }> {
+  const store = openStore(config);
+  const admin = new AdminService(store, {
+    defaultSessionTtlSeconds: config.sessionTtlSeconds,
+    maxSessionTtlSeconds: config.maxSessionTtlSeconds,
+  });
+  await admin.bootstrap();
+  return { store, admin };
+}
+
+/** @param baseUrl the URL the service is reachable at (the issuer defaults to it). */
+export async function openWits(config: WitsConfig, baseUrl: string, logger: Logger): Promise<WitsApp> {
+  const { store, admin } = await openAdmin(config);
+  const adminCredential = new AdminCredential(ensureAdminToken(config.home));
+  const keys = await loadSigningKeys(store, config.signingAlg);
+  const issuer = new LocalIssuer(config.issuer ?? config.publicUrl ?? baseUrl, keys);
+  const sources = new SourceRegistry({ issuer, tokenLifetimeSeconds: config.tokenLifetimeSeconds });
+  const cache = new TokenCache({
+    onRefreshError: (_key, err) => logger.warn('background token refresh failed', { reason: (err as Error).message }),
+  });
+  const tokens = new TokenService({ store, auth: new SessionAuthenticator(store), cache, sources, logger });
+  return {
+    config,
+    store,
+    admin,
+    adminCredential,
+    issuer,
+    tokens,
+    cache,
+    logger,
+    async close() {
+      await sources.close();
+      await store.close();
+    },
+  };
+}

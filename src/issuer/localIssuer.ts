@@ -1,0 +1,74 @@
+/**
+ * The local issuer: signs access tokens shaped like Entra ID's v1 app tokens for managed
+ * identities, so that code written against Entra tokens reads them the same way.
+ */
+import { SignJWT } from 'jose';
+import { randomUUID } from 'node:crypto';
+import type { SigningKeySet } from './signingKeys.js';
+
+export interface LocalTokenClaims {
+  readonly audience: string;
+  readonly tenantId: string;
+  readonly objectId: string;
+  readonly clientId: string;
+  readonly resourceId: string;
+}
+
+export interface MintedToken {
+  readonly token: string;
+  readonly tokenId: string;
+  /** Epoch ms. */
+  readonly issuedAt: number;
+  readonly notBefore: number;
+  readonly expiresAt: number;
+}
+
+export class LocalIssuer {
+  readonly issuer: string;
+  readonly keys: SigningKeySet;
+
+  constructor(issuer: string, keys: SigningKeySet) {
+    this.issuer = issuer;
+    this.keys = keys;
+  }
+
+  async mint(claims: LocalTokenClaims, lifetimeSeconds: number, now = Date.now()): Promise<MintedToken> {
+    const iat = Math.floor(now / 1000);
+    const exp = iat + lifetimeSeconds;
+    const jti = randomUUID();
+    const token = await new SignJWT({
+      tid: claims.tenantId,
+      oid: claims.objectId,
+      appid: claims.clientId,
+      appidacr: '2',
+      idtyp: 'app',
+      ver: '1.0',
+      xms_mirid: claims.resourceId,
+    })
+      .setProtectedHeader({ alg: this.keys.active.alg, kid: this.keys.active.kid, typ: 'JWT' })
+      .setIssuer(this.issuer)
+      .setAudience(claims.audience)
+      .setSubject(claims.objectId)
+      .setIssuedAt(iat)
+      .setNotBefore(iat)
+      .setExpirationTime(exp)
+      .setJti(jti)
+      .sign(this.keys.active.privateKey);
+    return { token, tokenId: jti, issuedAt: iat * 1000, notBefore: iat * 1000, expiresAt: exp * 1000 };
+  }
+
+  /** Signs an arbitrary short-lived JWT (federated assertions for upstream sources). */
+  async sign(payload: Record<string, unknown>, options: { audience: string; subject: string; lifetimeSeconds: number }, now = Date.now()): Promise<string> {
+    const iat = Math.floor(now / 1000);
+    return new SignJWT(payload)
+      .setProtectedHeader({ alg: this.keys.active.alg, kid: this.keys.active.kid, typ: 'JWT' })
+      .setIssuer(this.issuer)
+      .setAudience(options.audience)
+      .setSubject(options.subject)
+      .setIssuedAt(iat)
+      .setNotBefore(iat)
+      .setExpirationTime(iat + options.lifetimeSeconds)
+      .setJti(randomUUID())
+      .sign(this.keys.active.privateKey);
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * The token hot path, shared by every protocol adapter:
+ * authenticate -> resolve audience -> pick identity -> check policy -> cache (single-flight to
+ * the source) -> audit -> return. Adapters only translate their wire format to a TokenRequest and
+ * the IssuedToken (or the thrown WitsError) back.
+ */
+import { resolveAudience } from './audiences/resolve.js';
+import type { SessionAuthenticator } from './auth/sessionAuthenticator.js';
+import type { TokenCache } from './cache/tokenCache.js';
+import { asWitsError } from './errors.js';
+import { selectIdentity, type IdentitySelector } from './identitySelector.js';
+import type { Logger } from './logger.js';
+import { checkAudiencePolicy } from './policy.js';
+import type { SourceRegistry } from './sources/sourceRegistry.js';
+import type { AuditEvent, IdentityRecord, ProtocolName, SessionRecord, Store } from './store/store.js';
+import { printable } from './text.js';
+
+export interface TokenRequest {
+  readonly protocol: ProtocolName;
+  readonly secret: string | undefined;
+  readonly audience: string | undefined;
+  readonly selector: IdentitySelector;
+}
+
+export interface IssuedToken {
+  readonly token: string;
+  /** Canonical resource: the token's `aud`. */
+  readonly resource: string;
+  readonly clientId: string;
+  /** Epoch ms. */
+  readonly notBefore: number;
+  readonly expiresAt: number;
+  readonly refreshAt: number;
+}
+
+export class TokenService {
+  readonly #store: Store;
+  readonly #auth: SessionAuthenticator;
+  readonly #cache: TokenCache;
+  readonly #sources: SourceRegistry;
+  readonly #log: Logger;
+
+  constructor(deps: { store: Store; auth: SessionAuthenticator; cache: TokenCache; sources: SourceRegistry; logger: Logger }) {
+    this.#store = deps.store;
+    this.#auth = deps.auth;
+    this.#cache = deps.cache;
+    this.#sources = deps.sources;
+    this.#log = deps.logger;
+  }
+
+  async issue(request: TokenRequest): Promise<IssuedToken> {
+    let session: SessionRecord | undefined;
+    let identity: IdentityRecord | undefined;
+    let resource: string | undefined;
+    try {
+      session = await this.#auth.authenticate(request.secret);
+      const workspace = await this.#store.getWorkspace(session.workspace);
+      if (workspace === undefined) throw new Error(`session ${session.id} refers to a missing workspace`);
+      resource = resolveAudience(request.audience ?? '', workspace.cloud).resource;
+      identity = selectIdentity(await this.#store.listIdentities(workspace.name), request.selector, workspace.name);
+      checkAudiencePolicy(workspace, session, resource);
+
+      const source = this.#sources.sourceFor(workspace);
+      const key = `${workspace.name}\u0000${identity.clientId}\u0000${resource}`;
+      const sourceRequest = { workspace, identity, resource };
+      const fetch = () => source.getToken(sourceRequest);
+      const token = this.#cache.peek(key, fetch) ?? (await this.#cache.get(key, fetch));
+
+      // Awaited before answering: every token a client receives has its audit row.
+      await this.#store.appendAudit({
+        time: Date.now(),
+        protocol: request.protocol,
+        outcome: 'issued',
+        workspace: workspace.name,
+        sessionId: session.id,
+        identity: identity.clientId,
+        audience: resource,
+        code: null,
+        tokenId: token.tokenId,
+        expiresAt: token.expiresAt,
+      });
+      return {
+        token: token.token,
+        resource,
+        clientId: identity.clientId,
+        notBefore: token.notBefore,
+        expiresAt: token.expiresAt,
+        refreshAt: token.refreshAt,
+      };
+    } catch (thrown) {
+      const err = asWitsError(thrown);
+      await this.#auditRefusal({
+        time: Date.now(),
+        protocol: request.protocol,
+        outcome: 'refused',
+        workspace: session?.workspace ?? null,
+        sessionId: session?.id ?? null,
+        identity: identity?.clientId ?? null,
+        audience: resource ?? (request.audience === undefined ? null : printable(request.audience)),
+        code: err.code,
+        tokenId: null,
+        expiresAt: null,
+      });
+      throw err;
+    }
+  }
+
+  async #auditRefusal(event: AuditEvent): Promise<void> {
+    try {
+      await this.#store.appendAudit(event);
+    } catch (err) {
+      // The refusal still reaches the caller; losing its audit row is logged, not hidden.
+      this.#log.error('audit write failed', { code: event.code, reason: (err as Error).message });
+    }
+  }
+}
