@@ -52,10 +52,20 @@ export async function openWits(config: WitsConfig, baseUrl: string, logger: Logg
   const adminCredential = new AdminCredential(ensureAdminToken(config.home));
   const keys = await loadSigningKeys(store, config.signingAlg);
   const issuer = new LocalIssuer(config.issuer ?? config.publicUrl ?? baseUrl, keys);
-  const sources = new SourceRegistry({ issuer, tokenLifetimeSeconds: config.tokenLifetimeSeconds });
+  const budgetMs = config.upstreamTimeoutSeconds * 1000;
+  const sources = new SourceRegistry({
+    issuer,
+    tokenLifetimeSeconds: config.tokenLifetimeSeconds,
+    resilience: {
+      totalBudgetMs: budgetMs,
+      attemptTimeoutMs: Math.min(10_000, budgetMs),
+      breakerCooldownMs: config.breakerCooldownSeconds * 1000,
+    },
+  });
   const cache = new TokenCache({
     onRefreshError: (_key, err) => logger.warn('background token refresh failed', { reason: (err as Error).message }),
   });
+  admin.attachRuntime({ cachedTokens: () => cache.size, sources: () => sources.status() });
   const tokens = new TokenService({ store, auth: new SessionAuthenticator(store), cache, sources, logger });
   return {
     config,

@@ -31,6 +31,10 @@ export interface WitsConfig {
   readonly logLevel: LogLevel;
   /** `full` fsyncs every commit (survives power loss); `normal` survives process crashes. */
   readonly durability: 'normal' | 'full';
+  /** Upper bound of one upstream token call, retries included: then a 503 with Retry-After. */
+  readonly upstreamTimeoutSeconds: number;
+  /** How long a failing upstream source is left alone (circuit open) before one probe. */
+  readonly breakerCooldownSeconds: number;
 }
 
 export const DEFAULT_PORT = 8339;
@@ -47,6 +51,8 @@ export const DEFAULTS: WitsConfig = Object.freeze({
   maxSessionTtlSeconds: 30 * 24 * 3600,
   logLevel: 'info',
   durability: 'normal',
+  upstreamTimeoutSeconds: 20,
+  breakerCooldownSeconds: 15,
 });
 
 type Key = keyof WitsConfig;
@@ -64,6 +70,8 @@ const ENV: Readonly<Record<Key, string>> = {
   maxSessionTtlSeconds: 'WITS_MAX_SESSION_TTL',
   logLevel: 'WITS_LOG_LEVEL',
   durability: 'WITS_DURABILITY',
+  upstreamTimeoutSeconds: 'WITS_UPSTREAM_TIMEOUT',
+  breakerCooldownSeconds: 'WITS_BREAKER_COOLDOWN',
 };
 
 function invalid(key: string, message: string): WitsError {
@@ -115,6 +123,8 @@ const VALIDATORS: Readonly<Record<Key, (key: string, value: unknown) => unknown>
   maxSessionTtlSeconds: (k, v) => integer(k, v, 60, 366 * 24 * 3600),
   logLevel: (k, v) => oneOf(k, v, LOG_LEVELS),
   durability: (k, v) => oneOf(k, v, ['normal', 'full'] as const),
+  upstreamTimeoutSeconds: (k, v) => integer(k, v, 1, 300),
+  breakerCooldownSeconds: (k, v) => integer(k, v, 1, 3600),
 };
 
 export type ConfigOverrides = { readonly [K in Key]?: unknown };

@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   ERR_SESSION_REVOKED: { status: 401, oauth: 'invalid_client', summary: 'The session has been revoked.' },
   ERR_ADMIN_UNAUTHENTICATED: { status: 401, oauth: 'invalid_client', summary: 'The admin credential is missing or wrong.' },
   ERR_AUDIENCE_NOT_ALLOWED: { status: 403, oauth: 'access_denied', summary: "The workspace policy or the session's audience list does not allow this audience." },
+  ERR_UPSTREAM_REJECTED: { status: 403, oauth: 'access_denied', summary: "The workspace's upstream token source (Entra ID, host managed identity) refused to issue the token; retrying will not help until its configuration is fixed." },
   ERR_NOT_FOUND: { status: 404, oauth: 'not_found', summary: 'No endpoint at this path.' },
   ERR_UNKNOWN_WORKSPACE: { status: 404, oauth: 'invalid_request', summary: 'No workspace has that name.' },
   ERR_UNKNOWN_SESSION: { status: 404, oauth: 'invalid_request', summary: 'No session has that id.' },

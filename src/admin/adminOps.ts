@@ -103,7 +103,36 @@ export interface AuditListInput {
   readonly limit?: number | undefined;
 }
 
+export interface SourceStatusView {
+  readonly workspace: string;
+  readonly kind: string;
+  /** Runtime health; null when no server runs in this process or the source has not been used yet. */
+  readonly health: {
+    readonly state: 'closed' | 'open' | 'half-open';
+    readonly healthy: boolean;
+    readonly consecutiveFailures: number;
+    readonly upstreamCalls: number;
+    readonly failedCalls: number;
+    readonly lastSuccessAt: string | null;
+    readonly lastErrorAt: string | null;
+    readonly lastError: string | null;
+    readonly openUntil: string | null;
+  } | null;
+}
+
+export interface StatusView {
+  /** `server`: a running service answered; `local`: read from the state directory, no runtime data. */
+  readonly mode: 'server' | 'local';
+  readonly store: string;
+  readonly workspaces: number;
+  readonly activeSessions: number;
+  /** Cached tokens (server mode only). */
+  readonly cachedTokens: number | null;
+  readonly sources: readonly SourceStatusView[];
+}
+
 export interface AdminOps {
+  status(): Promise<StatusView>;
   createWorkspace(input: CreateWorkspaceInput): Promise<WorkspaceView>;
   updateWorkspace(name: string, input: UpdateWorkspaceInput): Promise<WorkspaceView>;
   listWorkspaces(): Promise<WorkspaceView[]>;

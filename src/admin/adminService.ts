@@ -7,8 +7,8 @@ import { resolveAudience } from '../audiences/resolve.js';
 import { newSessionSecret } from '../auth/sessionSecret.js';
 import { WitsError } from '../errors.js';
 import { isGuid, newGuid } from '../ids.js';
-import { validateSourceConfig } from '../sources/sourceRegistry.js';
-import type { IdentityRecord, SessionRecord, StoredAuditEvent, Store, WorkspaceRecord } from '../store/store.js';
+import { validateSourceConfig, type SourceStatus } from '../sources/sourceRegistry.js';
+import type { IdentityRecord, SessionRecord, SourceConfig, StoredAuditEvent, Store, WorkspaceRecord } from '../store/store.js';
 import type {
   AddIdentityInput,
   AdminOps,
@@ -18,6 +18,8 @@ import type {
   CreateSessionInput,
   CreateWorkspaceInput,
   IdentityView,
+  SourceStatusView,
+  StatusView,
   SessionListInput,
   SessionView,
   UpdateWorkspaceInput,
@@ -32,6 +34,12 @@ const MAX_LABELS = 16;
 const MAX_LABEL_VALUE = 256;
 const META_TENANT = 'tenant_id';
 const META_SUBSCRIPTION = 'subscription_id';
+
+/** What only a running server knows: attached by the app, absent in the CLI's local mode. */
+export interface RuntimeStatus {
+  cachedTokens(): number;
+  sources(): readonly SourceStatus[];
+}
 
 export interface AdminServiceOptions {
   readonly defaultSessionTtlSeconds: number;
@@ -110,15 +118,67 @@ function checkLabels(labels: unknown): Record<string, string> {
   return Object.fromEntries(entries) as Record<string, string>;
 }
 
+/** The system identity carries the ids of the upstream identity a source names, where it names them. */
+function withSourceIds(identity: IdentityRecord, source: SourceConfig): IdentityRecord {
+  const o = source.options as Record<string, string | undefined>;
+  const ids = {
+    ...(o.tenantId !== undefined && { tenantId: o.tenantId }),
+    ...(o.clientId !== undefined && { clientId: o.clientId }),
+    ...(o.objectId !== undefined && { objectId: o.objectId }),
+    ...(o.resourceId !== undefined && { resourceId: o.resourceId }),
+  };
+  return Object.keys(ids).length === 0 ? identity : { ...identity, ...ids };
+}
+
 export class AdminService implements AdminOps {
   readonly #store: Store;
   readonly #options: AdminServiceOptions;
   readonly #now: () => number;
+  #runtime: RuntimeStatus | undefined;
 
   constructor(store: Store, options: AdminServiceOptions) {
     this.#store = store;
     this.#options = options;
     this.#now = options.now ?? Date.now;
+  }
+
+  attachRuntime(runtime: RuntimeStatus): void {
+    this.#runtime = runtime;
+  }
+
+  async status(): Promise<StatusView> {
+    const workspaces = await this.#store.listWorkspaces();
+    const sessions = await this.#store.listSessions({ now: this.#now() });
+    const health = this.#runtime?.sources() ?? [];
+    const sources: SourceStatusView[] = workspaces.map((w) => {
+      const h = health.find((s) => s.workspaces.includes(w.name));
+      return {
+        workspace: w.name,
+        kind: w.source.kind,
+        health:
+          h === undefined
+            ? null
+            : {
+                state: h.state,
+                healthy: h.healthy,
+                consecutiveFailures: h.consecutiveFailures,
+                upstreamCalls: h.upstreamCalls,
+                failedCalls: h.failedCalls,
+                lastSuccessAt: h.lastSuccessAt,
+                lastErrorAt: h.lastErrorAt,
+                lastError: h.lastError,
+                openUntil: h.openUntil,
+              },
+      };
+    });
+    return {
+      mode: this.#runtime === undefined ? 'local' : 'server',
+      store: this.#store.description,
+      workspaces: workspaces.length,
+      activeSessions: sessions.length,
+      cachedTokens: this.#runtime?.cachedTokens() ?? null,
+      sources,
+    };
   }
 
   /** First start: installation ids and the `default` workspace with its system-assigned identity. */
@@ -169,19 +229,19 @@ export class AdminService implements AdminOps {
     const allowedAudiences = input.allowedAudiences == null ? null : resolveAudienceList(input.allowedAudiences, cloud);
     const source = validateSourceConfig(input.source ?? { kind: 'local', options: {} });
     const ids = await this.#installationIds();
-    const tenantId = checkGuid('tenantId', input.tenantId) ?? ids.tenantId;
     const now = this.#now();
     const workspace: WorkspaceRecord = { name, cloud, allowedAudiences, source, createdAt: now, updatedAt: now };
-    const system: IdentityRecord = {
+    const generated: IdentityRecord = {
       workspace: name,
       kind: 'system',
       name: 'system',
-      tenantId,
+      tenantId: checkGuid('tenantId', input.tenantId) ?? ids.tenantId,
       clientId: newGuid(),
       objectId: newGuid(),
       resourceId: `/subscriptions/${ids.subscriptionId}/resourceGroups/wits/providers/Microsoft.Wits/workspaces/${name}`,
       createdAt: now,
     };
+    const system = withSourceIds(generated, source);
     await this.#store.createWorkspace(workspace, system);
     return this.#view(workspace);
   }
@@ -199,6 +259,14 @@ export class AdminService implements AdminOps {
     const source = input.source === undefined ? current.source : validateSourceConfig(input.source);
     const updated: WorkspaceRecord = { ...current, cloud, allowedAudiences, source, updatedAt: this.#now() };
     await this.#store.updateWorkspace(updated);
+    if (input.source !== undefined) {
+      // The system identity shows the upstream identity's ids (client_id in token responses).
+      const system = (await this.#store.listIdentities(name)).find((i) => i.kind === 'system');
+      if (system !== undefined) {
+        const next = withSourceIds(system, source);
+        if (next !== system) await this.#store.updateIdentity(next);
+      }
+    }
     return this.#view(updated);
   }
 

@@ -6,6 +6,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { WitsError } from '../errors.js';
 
 export const ADMIN_TOKEN_FILE = 'admin-token';
 
@@ -25,10 +26,25 @@ export function ensureAdminToken(home: string): string {
     writeFileSync(path, token + '\n', { mode: 0o600, flag: 'wx' });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    return readAdminToken(home) as string;
+    return awaitOtherWriter(path, home);
   }
   chmodSync(path, 0o600);
   return token;
+}
+
+/**
+ * The process that created the file may not have written the value yet ('wx' creates, then
+ * writes): wait briefly rather than return an empty credential (which made the server fail with an
+ * obscure TypeError). A file that stays empty is reported clearly.
+ */
+function awaitOtherWriter(path: string, home: string): string {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const winner = readAdminToken(home);
+    if (winner !== undefined) return winner;
+    Atomics.wait(pause, 0, 0, 20);
+  }
+  throw new WitsError('ERR_INVALID_CONFIG', `The admin credential file ${path} is empty; delete it so that wits creates a new one.`);
 }
 
 export function readAdminToken(home: string): string | undefined {

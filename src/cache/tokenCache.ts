@@ -62,15 +62,17 @@ export class TokenCache {
     const entry = this.#entries.get(key);
     if (entry === undefined) return undefined;
     const now = this.#now();
-    if (now < entry.refreshAt) return entry;
-    if (now < entry.expiresAt - this.#minRemainingMs) {
-      if (!this.#inflight.has(key)) {
-        this.#flight(key, fetch).catch((err: unknown) => this.#onRefreshError(key, err));
-      }
-      return entry;
+    // Expiry first: refreshAt may lie inside the minRemainingMs window (a minimum above the
+    // five-minute refresh margin), and such a token must not be served even before its refresh time.
+    if (now >= entry.expiresAt - this.#minRemainingMs) {
+      this.#entries.delete(key);
+      return undefined;
     }
-    this.#entries.delete(key);
-    return undefined;
+    if (now < entry.refreshAt) return entry;
+    if (!this.#inflight.has(key)) {
+      this.#flight(key, fetch).catch((err: unknown) => this.#onRefreshError(key, err));
+    }
+    return entry;
   }
 
   /** A servable token: the cached one, or the result of the single in-flight fetch for the key. */

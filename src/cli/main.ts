@@ -9,6 +9,8 @@ import { audiencesCommand } from './audiences.js';
 import { UsageError, type Command } from './command.js';
 import { execCommand } from './exec.js';
 import { identityCommand } from './identity.js';
+import { issuerCommand } from './issuer.js';
+import { statusCommand } from './status.js';
 import { serveCommand } from './serve.js';
 import { sessionCommand } from './session.js';
 import { tokenCommand } from './token.js';
@@ -24,6 +26,8 @@ const COMMANDS: readonly Command[] = [
   identityCommand,
   sessionCommand,
   auditCommand,
+  statusCommand,
+  issuerCommand,
 ];
 
 function version(): string {

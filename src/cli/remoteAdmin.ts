@@ -10,6 +10,7 @@ import type {
   IdentityView,
   SessionListInput,
   SessionView,
+  StatusView,
   UpdateWorkspaceInput,
   WorkspaceView,
 } from '../admin/adminOps.js';
@@ -52,6 +53,9 @@ export class RemoteAdmin implements AdminOps {
     return parsed as T;
   }
 
+  status(): Promise<StatusView> {
+    return this.#call('GET', '/admin/status');
+  }
   createWorkspace(input: CreateWorkspaceInput): Promise<WorkspaceView> {
     return this.#call('POST', '/admin/workspaces', input);
   }

@@ -1,18 +1,53 @@
-/** Decodes (without verifying) a JWT's header and claims. Zero dependencies. */
+/** Decodes (without verifying) a JWT's header and claims. Zero dependencies, no Node built-ins. */
+
+/**
+ * A JWT's decoded header and payload (not verified).
+ *
+ * @example
+ * ```ts
+ * const decoded: DecodedJwt | undefined = decodeJwt(await credentials.getToken('Storage'));
+ * console.log(decoded?.payload.aud);
+ * ```
+ */
 export interface DecodedJwt {
   readonly header: Record<string, unknown>;
   readonly payload: Record<string, unknown>;
 }
 
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+
+/** Bytes of a base64url string (no padding); throws a TypeError on anything else. */
+export function base64UrlToBytes(part: string): Uint8Array {
+  if (!BASE64URL.test(part) || part.length % 4 === 1) throw new TypeError('not base64url');
+  const binary = atob(part.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (part.length % 4)) % 4));
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 function decodePart(part: string): Record<string, unknown> {
-  if (!/^[A-Za-z0-9_-]+$/.test(part)) throw new TypeError('not base64url');
-  const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+  if (part.length === 0) throw new TypeError('empty part');
+  const value: unknown = JSON.parse(UTF8.decode(base64UrlToBytes(part)));
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TypeError('not a JSON object');
   return value as Record<string, unknown>;
 }
 
-/** Undefined when the value is not a compact JWS with JSON header and payload. */
+/**
+ * The header and claims of a compact JWS, or undefined when `token` is not one (three base64url
+ * parts whose first two are JSON objects). Does not check the signature or any claim: use
+ * `credentials.isValidToken` for that.
+ *
+ * @example
+ * ```ts
+ * import { credentials, decodeJwt } from 'wits/client';
+ * const claims = decodeJwt(await credentials.getToken('Storage'))?.payload;
+ * console.log(claims?.aud, claims?.exp);
+ * ```
+ */
 export function decodeJwt(token: string): DecodedJwt | undefined {
+  if (typeof token !== 'string') return undefined;
   const parts = token.split('.');
   if (parts.length !== 3) return undefined;
   try {

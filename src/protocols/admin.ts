@@ -10,6 +10,7 @@
  *   POST   /admin/sessions                         create  {workspace, audiences?, ttlSeconds?, labels?}
  *   POST   /admin/sessions/{id}/revoke             revoke (DELETE /admin/sessions/{id} too)
  *   GET    /admin/audit?since=&workspace=&limit=   audit rows, oldest first
+ *   GET    /admin/status                           sources' health, cache size, counts
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AdminOps } from '../admin/adminOps.js';
@@ -145,6 +146,11 @@ export async function handleAdmin(
       return sendJson(res, 200, await admin.revokeSession(id));
     }
     return methodNotAllowed(action === 'revoke' ? 'POST' : 'DELETE');
+  }
+
+  if (collection === 'status' && id === undefined) {
+    if (method !== 'GET') return methodNotAllowed('GET');
+    return sendJson(res, 200, await admin.status());
   }
 
   if (collection === 'audit' && id === undefined) {

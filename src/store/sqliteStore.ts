@@ -188,6 +188,9 @@ export class SqliteStore implements Store {
       insertIdentity: db.prepare(
         'INSERT INTO identities (workspace, kind, name, tenant_id, client_id, object_id, resource_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
+      updateIdentity: db.prepare(
+        'UPDATE identities SET tenant_id = ?, client_id = ?, object_id = ?, resource_id = ? WHERE workspace = ? AND name = ?',
+      ),
       listIdentities: db.prepare<[string], IdentityRow>(
         "SELECT * FROM identities WHERE workspace = ? ORDER BY kind = 'user', created_at, name",
       ),
@@ -274,6 +277,17 @@ export class SqliteStore implements Store {
       }
       throw err;
     }
+  }
+
+  async updateIdentity(identity: IdentityRecord): Promise<void> {
+    let changes: number;
+    try {
+      changes = this.#stmt.updateIdentity.run(identity.tenantId, identity.clientId, identity.objectId, identity.resourceId, identity.workspace, identity.name).changes;
+    } catch (err) {
+      if (isConstraintError(err)) throw new WitsError('ERR_CONFLICT', `Workspace '${identity.workspace}' already has an identity with these ids.`);
+      throw err;
+    }
+    if (changes === 0) throw new WitsError('ERR_UNKNOWN_IDENTITY', `Workspace '${identity.workspace}' has no identity '${identity.name}'.`);
   }
 
   #insertIdentity(identity: IdentityRecord): void {

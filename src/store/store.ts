@@ -119,6 +119,8 @@ export interface Store {
   updateWorkspace(workspace: WorkspaceRecord): Promise<void>;
 
   addIdentity(identity: IdentityRecord): Promise<void>;
+  /** Replaces the ids of an existing identity (matched by workspace and name). */
+  updateIdentity(identity: IdentityRecord): Promise<void>;
   listIdentities(workspace: string): Promise<IdentityRecord[]>;
 
   createSession(session: SessionRecord): Promise<void>;

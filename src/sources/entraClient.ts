@@ -1,0 +1,48 @@
+/**
+ * The client-credentials exchange with Entra ID shared by the entra-* sources, through
+ * @azure/msal-node's ConfidentialClientApplication (protocols.md section 6). Each source supplies
+ * only its client credential: a federated assertion, a certificate or a secret.
+ */
+import { ConfidentialClientApplication, type NodeAuthOptions } from '@azure/msal-node';
+import type { SourceToken } from './tokenSource.js';
+import { classifyUpstreamFailure } from './upstreamError.js';
+import { UpstreamNetworkClient } from './upstreamNetwork.js';
+import { defaultScopeOf, sourceTokenFrom } from './upstreamToken.js';
+
+/** Entra's own hosts; any other authority (sovereign proxy, test stand-in) is declared known to MSAL. */
+const ENTRA_HOSTS = new Set(['login.microsoftonline.com', 'login.microsoftonline.us', 'login.chinacloudapi.cn', 'login.partner.microsoftonline.cn']);
+
+export type ClientCredential = Pick<NodeAuthOptions, 'clientSecret' | 'clientAssertion' | 'clientCertificate'>;
+
+export interface EntraExchange {
+  /** Authority host URL, e.g. https://login.microsoftonline.com. */
+  readonly authority: string;
+  readonly tenantId: string;
+  readonly clientId: string;
+  readonly resource: string;
+  readonly credential: ClientCredential;
+  readonly attemptTimeoutMs: number;
+}
+
+export async function exchangeClientCredentials(exchange: EntraExchange): Promise<SourceToken> {
+  const network = new UpstreamNetworkClient(exchange.attemptTimeoutMs);
+  const host = new URL(exchange.authority).host;
+  // A new application per exchange: MSAL's own token cache and throttling memory (which blocks a
+  // request for 60 s after any 5xx) would otherwise sit between our resilience layer and Entra.
+  const app = new ConfidentialClientApplication({
+    auth: {
+      clientId: exchange.clientId,
+      authority: `${exchange.authority.replace(/\/+$/, '')}/${exchange.tenantId}`,
+      ...(ENTRA_HOSTS.has(host) ? {} : { knownAuthorities: [host] }),
+      ...exchange.credential,
+    },
+    system: { networkClient: network },
+  });
+  try {
+    const result = await app.acquireTokenByClientCredential({ scopes: [defaultScopeOf(exchange.resource)], skipCache: true });
+    if (result === null) throw new Error('Entra ID returned no token');
+    return sourceTokenFrom(result.accessToken, result.expiresOn, result.refreshOn);
+  } catch (err) {
+    throw classifyUpstreamFailure(err, network.exchange, 'Entra ID');
+  }
+}
