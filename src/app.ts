@@ -15,7 +15,7 @@ import type { Logger } from './logger.js';
 import { SourceRegistry } from './sources/sourceRegistry.js';
 import { SqliteStore } from './store/sqliteStore.js';
 import type { Store } from './store/store.js';
-import { TokenService } from './tokenService.js';
+import { TokenService, workspaceOfCacheKey } from './tokenService.js';
 
 export const DATABASE_FILE = 'wits.db';
 
@@ -65,7 +65,11 @@ export async function openWits(config: WitsConfig, baseUrl: string, logger: Logg
   const cache = new TokenCache({
     onRefreshError: (_key, err) => logger.warn('background token refresh failed', { reason: (err as Error).message }),
   });
-  admin.attachRuntime({ cachedTokens: () => cache.size, sources: () => sources.status() });
+  admin.attachRuntime({
+    cachedTokens: () => cache.size,
+    cachedTokensByWorkspace: () => cache.countBy(workspaceOfCacheKey),
+    sources: () => sources.status(),
+  });
   const tokens = new TokenService({ store, auth: new SessionAuthenticator(store), cache, sources, logger });
   return {
     config,

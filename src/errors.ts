@@ -12,6 +12,8 @@
 
 export interface ErrorSpec {
   readonly status: number;
+  /** Whether the message may reach the caller. Default: 4xx yes, 5xx no. */
+  readonly exposed?: boolean;
   /** The OAuth 2.0 `error` value (RFC 6749 section 5.2) that managed-identity clients read. */
   readonly oauth: string;
   readonly summary: string;
@@ -41,8 +43,10 @@ export const ERROR_CODES = {
   ERR_CONFLICT: { status: 409, oauth: 'invalid_request', summary: 'The object already exists.' },
   ERR_PAYLOAD_TOO_LARGE: { status: 413, oauth: 'invalid_request', summary: 'The request body is too large.' },
   ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, oauth: 'invalid_request', summary: 'The request body must be application/json (or form-encoded for token requests).' },
+  ERR_EXPECTATION_FAILED: { status: 417, oauth: 'invalid_request', summary: 'The request carries an Expect header other than 100-continue.' },
   ERR_HEADERS_TOO_LARGE: { status: 431, oauth: 'invalid_request', summary: 'The request line or headers are too large.' },
-  ERR_SOURCE_UNAVAILABLE: { status: 503, oauth: 'temporarily_unavailable', summary: 'The token source is failing and no valid cached token exists; retry after the indicated time.' },
+  // Written for the caller (which upstream failed and how; never a secret): clients show it.
+  ERR_SOURCE_UNAVAILABLE: { status: 503, exposed: true, oauth: 'temporarily_unavailable', summary: 'The token source is failing and no valid cached token exists; retry after the indicated time.' },
   ERR_INTERNAL: { status: 500, oauth: 'server_error', summary: 'An unexpected error; details are in the service log, never in the response.' },
   ERR_INVALID_CONFIG: { status: 500, oauth: 'server_error', summary: 'The configuration is invalid (reported at start, never over HTTP).' },
 } as const satisfies Record<string, ErrorSpec>;
@@ -74,7 +78,8 @@ export class WitsError extends Error {
 
   /** 4xx messages are written for the caller; 5xx messages may hold internals and stay in the log. */
   get exposable(): boolean {
-    return this.status < 500;
+    const spec: ErrorSpec = ERROR_CODES[this.code];
+    return spec.exposed ?? this.status < 500;
   }
 }
 

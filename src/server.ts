@@ -4,6 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { openWits, type WitsApp } from './app.js';
 import type { WitsConfig } from './config.js';
 import { asWitsError, toErrorBody, WitsError } from './errors.js';
@@ -83,6 +84,15 @@ export function createRequestHandler(app: WitsApp): (req: IncomingMessage, res: 
   };
 }
 
+/** Writes a JSON error straight to a socket: for answers given before node has a response object. */
+function endSocketWithError(socket: Duplex, wits: WitsError, reason: string): void {
+  const text = JSON.stringify(toErrorBody(wits));
+  socket.end(
+    `HTTP/1.1 ${wits.status} ${reason}\r\n` +
+      `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
+  );
+}
+
 /** Answers protocol-level errors (oversized headers, malformed requests) with a JSON body too. */
 function handleClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   if (!socket.writable || (err as { code?: string }).code === 'ECONNRESET') {
@@ -91,17 +101,36 @@ function handleClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   }
   const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
   const wits = new WitsError(tooLarge ? 'ERR_HEADERS_TOO_LARGE' : 'ERR_INVALID_REQUEST', tooLarge ? 'The request line or headers are too large.' : 'Malformed HTTP request.');
-  const text = JSON.stringify(toErrorBody(wits));
-  socket.end(
-    `HTTP/1.1 ${wits.status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
-      `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
-  );
+  endSocketWithError(socket, wits, tooLarge ? 'Request Header Fields Too Large' : 'Bad Request');
 }
 
 export function createHttpServer(handler?: (req: IncomingMessage, res: ServerResponse) => void): Server {
-  const server = createServer({ requestTimeout: 30_000, headersTimeout: 15_000, keepAliveTimeout: 65_000 });
-  if (handler !== undefined) server.on('request', handler);
+  // requireHostHeader off: node would answer an HTTP/1.1 request without Host with an empty 400,
+  // which clients cannot read; the request listener below answers it with the JSON error body.
+  const server = createServer({ requestTimeout: 30_000, headersTimeout: 15_000, keepAliveTimeout: 65_000, requireHostHeader: false });
+  if (handler !== undefined) {
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      if (req.httpVersionMajor === 1 && req.httpVersionMinor === 1 && req.headers.host === undefined) {
+        sendError(res, new WitsError('ERR_INVALID_REQUEST', 'HTTP/1.1 requests must carry a Host header.'), { connection: 'close' });
+        return;
+      }
+      handler(req, res);
+    });
+  }
   server.on('clientError', handleClientError);
+  // Without these listeners node answers an unsupported Expect with an empty 417 and drops CONNECT
+  // requests without any answer; every answer must carry the JSON error body (protocols.md section 5).
+  server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
+    sendError(res, new WitsError('ERR_EXPECTATION_FAILED', 'Only "Expect: 100-continue" is supported.'), { connection: 'close' });
+  });
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    // Node hands over the raw socket and reads it no more: drain what the client sends, or a
+    // socket paused on a full buffer never sees the client close and stays open for good.
+    socket.on('error', () => socket.destroy());
+    (socket as Socket).setTimeout(10_000, () => socket.destroy());
+    socket.resume();
+    endSocketWithError(socket, new WitsError('ERR_METHOD_NOT_ALLOWED', 'CONNECT is not supported.'), 'Method Not Allowed');
+  });
   return server;
 }
 

@@ -33,6 +33,30 @@ export interface IssuedToken {
   readonly refreshAt: number;
 }
 
+/**
+ * An unresolved audience as the audit row records it. Callers do paste credentials into the wrong
+ * parameter; a session secret or a token must not end up in the audit log that way (the secret
+ * would fit whole in the 128 characters kept), so such input is recorded only by its kind.
+ */
+function auditedInput(audience: string): string {
+  if (/wits\.[A-Za-z0-9_-]{22}\./.test(audience)) return '[redacted: a session secret]';
+  if (/witsadm\./.test(audience)) return '[redacted: an admin credential]';
+  if (/eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+/.test(audience)) return '[redacted: a token]';
+  return printable(audience);
+}
+
+/**
+ * Token cache key: workspace first (so `workspaceOfCacheKey` can group by it), then updatedAt, so
+ * that after a workspace's source or policy changes its old tokens are never served.
+ */
+function cacheKey(workspace: string, updatedAt: number, clientId: string, resource: string): string {
+  return `${workspace}\u0000${updatedAt}\u0000${clientId}\u0000${resource}`;
+}
+
+export function workspaceOfCacheKey(key: string): string {
+  return key.slice(0, key.indexOf('\u0000'));
+}
+
 export class TokenService {
   readonly #store: Store;
   readonly #auth: SessionAuthenticator;
@@ -61,7 +85,7 @@ export class TokenService {
       checkAudiencePolicy(workspace, session, resource);
 
       const source = this.#sources.sourceFor(workspace);
-      const key = `${workspace.name}\u0000${identity.clientId}\u0000${resource}`;
+      const key = cacheKey(workspace.name, workspace.updatedAt, identity.clientId, resource);
       const sourceRequest = { workspace, identity, resource };
       const fetch = () => source.getToken(sourceRequest);
       const token = this.#cache.peek(key, fetch) ?? (await this.#cache.get(key, fetch));
@@ -96,7 +120,7 @@ export class TokenService {
         workspace: session?.workspace ?? null,
         sessionId: session?.id ?? null,
         identity: identity?.clientId ?? null,
-        audience: resource ?? (request.audience === undefined ? null : printable(request.audience)),
+        audience: resource ?? (request.audience === undefined ? null : auditedInput(request.audience)),
         code: err.code,
         tokenId: null,
         expiresAt: null,

@@ -106,6 +106,8 @@ export interface AuditListInput {
 export interface SourceStatusView {
   readonly workspace: string;
   readonly kind: string;
+  /** Tokens cached for this workspace (server mode only). */
+  readonly cachedTokens: number | null;
   /** Runtime health; null when no server runs in this process or the source has not been used yet. */
   readonly health: {
     readonly state: 'closed' | 'open' | 'half-open';

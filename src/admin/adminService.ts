@@ -38,6 +38,7 @@ const META_SUBSCRIPTION = 'subscription_id';
 /** What only a running server knows: attached by the app, absent in the CLI's local mode. */
 export interface RuntimeStatus {
   cachedTokens(): number;
+  cachedTokensByWorkspace(): ReadonlyMap<string, number>;
   sources(): readonly SourceStatus[];
 }
 
@@ -150,11 +151,13 @@ export class AdminService implements AdminOps {
     const workspaces = await this.#store.listWorkspaces();
     const sessions = await this.#store.listSessions({ now: this.#now() });
     const health = this.#runtime?.sources() ?? [];
+    const cached = this.#runtime?.cachedTokensByWorkspace();
     const sources: SourceStatusView[] = workspaces.map((w) => {
       const h = health.find((s) => s.workspaces.includes(w.name));
       return {
         workspace: w.name,
         kind: w.source.kind,
+        cachedTokens: cached === undefined ? null : (cached.get(w.name) ?? 0),
         health:
           h === undefined
             ? null

@@ -54,6 +54,16 @@ export class TokenCache {
     return this.#entries.size;
   }
 
+  /** Entries per group (e.g. per workspace), for `wits status`. O(entries): not for the hot path. */
+  countBy(group: (key: string) => string): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const key of this.#entries.keys()) {
+      const g = group(key);
+      counts.set(g, (counts.get(g) ?? 0) + 1);
+    }
+    return counts;
+  }
+
   /**
    * A servable cached token, synchronously (the hot path allocates no promise on a hit), starting a
    * background refresh when it is due. Undefined when the caller must `fetch`.

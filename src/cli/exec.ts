@@ -17,6 +17,8 @@ import { parseDuration, parseFlags, parseLabels, UsageError, type Command } from
  * section 1). A workload under `wits exec` must see only the endpoint wits gives it.
  */
 const COMPETING_VARIABLES = [
+  // Workload identity (order 0) beats every managed-identity source, even with AZURE_CLIENT_ID kept.
+  'AZURE_FEDERATED_TOKEN_FILE',
   'IDENTITY_ENDPOINT',
   'IDENTITY_HEADER',
   'IDENTITY_SERVER_THUMBPRINT',
@@ -26,6 +28,13 @@ const COMPETING_VARIABLES = [
   'AZURE_POD_IDENTITY_AUTHORITY_HOST',
   'WITS_ADMIN_TOKEN',
 ] as const;
+
+/**
+ * Service-principal credentials in the environment: `DefaultAzureCredential` tries them first
+ * (EnvironmentCredential), so a leftover secret would silently win over wits. The point of wits is
+ * a workload without secrets: they are removed, with a notice naming them (never their values).
+ */
+const SECRET_VARIABLES = ['AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PATH', 'AZURE_CLIENT_CERTIFICATE_PASSWORD', 'AZURE_USERNAME', 'AZURE_PASSWORD'] as const;
 
 const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
@@ -104,6 +113,9 @@ Options:
       session = await admin.createSession({ workspace: values.workspace ?? 'default', audiences: values.audience, ttlSeconds, labels });
       const env: NodeJS.ProcessEnv = { ...process.env };
       for (const name of COMPETING_VARIABLES) delete env[name];
+      const removed = SECRET_VARIABLES.filter((name) => env[name] !== undefined);
+      for (const name of removed) delete env[name];
+      if (removed.length > 0) process.stderr.write(`wits exec: removed ${removed.join(', ')} from the command's environment: wits provides its identity.\n`);
       if (values.imds) {
         imds = await startImdsEndpoint({ serverUrl, secret: session.secret, logger });
         env.AZURE_POD_IDENTITY_AUTHORITY_HOST = imds.url;

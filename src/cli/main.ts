@@ -86,7 +86,8 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (err instanceof WitsError) {
-      process.stderr.write(`wits ${command.name}: ${err.exposable ? err.message : 'internal error: ' + err.message} (${err.code})\n`);
+      // `exposable` guards HTTP answers; on the local command line the full message is the user's.
+      process.stderr.write(`wits ${command.name}: ${err.message} (${err.code})\n`);
       return 1;
     }
     process.stderr.write(`wits ${command.name}: ${(err as Error).message ?? String(err)}\n`);

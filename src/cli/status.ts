@@ -28,11 +28,12 @@ ${COMMON_HELP}`,
       if (status.cachedTokens !== null) print(`cached tokens:   ${status.cachedTokens}`);
       print('');
       print(table(
-        ['WORKSPACE', 'SOURCE', 'STATE', 'CALLS', 'FAILED', 'LAST SUCCESS', 'LAST ERROR'],
+        ['WORKSPACE', 'SOURCE', 'STATE', 'CACHED', 'CALLS', 'FAILED', 'LAST SUCCESS', 'LAST ERROR'],
         status.sources.map((s) => [
           s.workspace,
           s.kind,
           s.kind === 'local' ? 'ok (embedded)' : (s.health?.state ?? 'not used yet'),
+          String(s.cachedTokens ?? '-'),
           String(s.health?.upstreamCalls ?? '-'),
           String(s.health?.failedCalls ?? '-'),
           s.health?.lastSuccessAt ?? '-',

@@ -16,7 +16,14 @@ export interface DecodedJwt {
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
-/** Bytes of a base64url string (no padding); throws a TypeError on anything else. */
+/**
+ * @internal Bytes of a base64url string (no padding); throws a TypeError on anything else.
+ *
+ * @example
+ * ```ts
+ * base64UrlToBytes('aGk'); // Uint8Array [104, 105]
+ * ```
+ */
 export function base64UrlToBytes(part: string): Uint8Array {
   if (!BASE64URL.test(part) || part.length % 4 === 1) throw new TypeError('not base64url');
   const binary = atob(part.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (part.length % 4)) % 4));

@@ -1,8 +1,8 @@
 /**
  * The local issuer's signing keys: generated once, persisted in the store, published as a JWKS.
  *
- * The newest key of the configured algorithm signs. Older keys stay in the JWKS so that tokens they
- * signed keep verifying after the algorithm is switched (a switch creates a new key; nothing is lost).
+ * One key per algorithm signs. All keys stay in the JWKS so that tokens keep verifying after the
+ * algorithm is switched (a switch adds a key of the new algorithm; nothing is lost).
  */
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { SigningAlg } from '../config.js';
@@ -42,10 +42,12 @@ export async function loadSigningKeys(store: Store, alg: SigningAlg, now = Date.
     // Re-read: with several processes on one store, the first key written is the one everyone uses.
     records = await store.listSigningKeys();
   }
-  const newest = records.filter((r) => r.alg === alg).at(-1) as SigningKeyRecord;
-  const privateKey = (await importJWK(JSON.parse(newest.privateJwk) as JWK, alg)) as CryptoKey;
+  // The oldest key of the algorithm signs: when two processes start on an empty store at once and
+  // both add a key, both re-read and pick the same one (list order is created_at, then kid).
+  const signing = records.find((r) => r.alg === alg) as SigningKeyRecord;
+  const privateKey = (await importJWK(JSON.parse(signing.privateJwk) as JWK, alg)) as CryptoKey;
   return {
-    active: { kid: newest.kid, alg, privateKey },
+    active: { kid: signing.kid, alg, privateKey },
     publicJwks: records.map((r) => JSON.parse(r.publicJwk) as JWK),
   };
 }

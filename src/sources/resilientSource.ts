@@ -99,7 +99,12 @@ export class ResilientSource implements TokenSource {
     return {
       kind: this.kind,
       state: this.#state,
-      healthy: this.#state === 'closed' && this.#consecutiveFailures === 0,
+      // Fix: a source whose last call was refused (ERR_UPSTREAM_REJECTED: the breaker stays closed
+      // and the failure count is reset) showed healthy: true in `wits status`; the last outcome counts.
+      healthy:
+        this.#state === 'closed' &&
+        this.#consecutiveFailures === 0 &&
+        (this.#lastErrorAt === null || (this.#lastSuccessAt !== null && this.#lastSuccessAt >= this.#lastErrorAt)),
       consecutiveFailures: this.#consecutiveFailures,
       upstreamCalls: this.#upstreamCalls,
       failedCalls: this.#failedCalls,

@@ -24,7 +24,11 @@ export function classifyUpstreamFailure(err: unknown, exchange: UpstreamExchange
   if (err instanceof UpstreamError) return err;
   const e = err as { errorCode?: string; errorMessage?: string; message?: string };
   // MSAL messages may span lines and carry trace ids; keep the first line, bounded.
-  const detail = String(e.errorMessage || e.message || e.errorCode || 'unknown error').split('\n')[0]?.slice(0, 300);
+  // Fix: Entra separates lines with CRLF, so splitting on \n alone left a trailing \r in error
+  // bodies and in `wits status` (where it returns the cursor and garbles the table); drop any
+  // remaining control characters too.
+  // eslint-disable-next-line no-control-regex
+  const detail = String(e.errorMessage || e.message || e.errorCode || 'unknown error').split(/\r?\n|\r/)[0]?.replace(/[\u0000-\u001f\u007f]/g, ' ').trim().slice(0, 300);
   if (exchange.networkFailure || exchange.status === undefined) {
     return new UpstreamError(`${what}: no answer (${detail})`, { retryable: true, cause: err });
   }

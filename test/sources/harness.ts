@@ -1,0 +1,324 @@
+/**
+ * Child-process plumbing for the upstream-source acceptance tests: the real `wits` CLI
+ * (dist/src/cli/main.js) run as `wits serve` with a stand-in's environment (msal-node fixes its
+ * managed-identity source per process, so every environment gets its own process), CLI commands,
+ * `wits exec` workloads, HTTP calls that remember every error body, and the secrets scan.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** dist/src/cli/main.js, from this file's place in dist/test/sources/. */
+export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+export const COGNITIVE_SERVICES = 'https://cognitiveservices.azure.com';
+
+/** Variables that could divert MSAL or wits from the stand-ins (protocols.md section 1), and proxies. */
+const DIVERTING = [/^AZURE_/, /^IDENTITY_/, /^MSI_/, /^IMDS_/, /^WITS_/, /^MSAL_/, /^(HTTP|HTTPS|ALL|NO)_PROXY$/i, /^NODE_TEST_CONTEXT$/, /^NODE_EXTRA_CA_CERTS$/, /^NODE_OPTIONS$/];
+
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) if (!DIVERTING.some((re) => re.test(name))) env[name] = value;
+  return { ...env, ...extra };
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `wits-sources-${prefix}-`));
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+}
+
+export interface RunResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly ms: number;
+}
+
+/** Runs `wits ARGS...` to completion (killed after the timeout). */
+export function wits(args: readonly string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: options.env ?? cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`timed out: wits ${args.join(' ')}\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, options.timeoutMs ?? 30_000);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+export async function witsOk(args: readonly string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+  const result = await wits(args, options);
+  assert.equal(result.code, 0, `wits ${args.join(' ')} exited ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
+  return result;
+}
+
+export interface WitsServer {
+  readonly url: string;
+  readonly issuer: string;
+  readonly home: string;
+  readonly adminToken: string;
+  /** Everything the server process wrote (stdout + stderr): its logs. */
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `wits serve --port 0 --json --home HOME --log-level debug` with `env` added to a clean
+ * environment, and waits for its start-up facts.
+ */
+export function startWits(home: string, env: Record<string, string> = {}, extraArgs: readonly string[] = []): Promise<WitsServer> {
+  return new Promise((resolve, reject) => {
+    const child: ChildProcess = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--json', '--home', home, '--log-level', 'debug', ...extraArgs], {
+      env: cleanEnv(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let started = false;
+    // Safety net: should the test process end without its after() hooks, take the server along.
+    const killOnExit = () => child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    const exited = new Promise<void>((done) =>
+      child.once('exit', () => {
+        process.off('exit', killOnExit);
+        done();
+      }),
+    );
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`wits serve did not start\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, 20_000);
+    child.once('exit', (code, signal) => {
+      if (!started) {
+        clearTimeout(timer);
+        reject(new Error(`wits serve exited (${code ?? signal}) before starting\nstdout: ${stdout}\nstderr: ${stderr}`));
+      }
+    });
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      if (started) return;
+      let facts: { url: string; issuer: string; adminTokenFile: string };
+      try {
+        facts = JSON.parse(stdout) as typeof facts;
+      } catch {
+        return;
+      }
+      started = true;
+      clearTimeout(timer);
+      resolve({
+        url: facts.url,
+        issuer: facts.issuer,
+        home,
+        adminToken: readFileSync(facts.adminTokenFile, 'utf8').trim(),
+        logs: () => stdout + stderr,
+        async stop() {
+          if (child.exitCode !== null || child.signalCode !== null) return;
+          const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+          child.kill('SIGTERM');
+          await exited;
+          clearTimeout(killer);
+        },
+      });
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP against wits, remembering every error body for the secrets scan
+
+export interface Reply {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly text: string;
+  readonly body: any;
+  readonly ms: number;
+}
+
+export const errorBodies: string[] = [];
+
+export async function http(url: string, init: RequestInit = {}): Promise<Reply> {
+  const started = Date.now();
+  const response = await fetch(url, { ...init, signal: init.signal ?? AbortSignal.timeout(30_000) });
+  const text = await response.text();
+  let body: unknown;
+  try {
+    body = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  if (response.status >= 400) errorBodies.push(text);
+  return { status: response.status, headers: response.headers, text, body, ms: Date.now() - started };
+}
+
+export function adminCall(server: WitsServer, method: string, path: string, body?: unknown): Promise<Reply> {
+  return http(server.url + path, {
+    method,
+    headers: { authorization: `Bearer ${server.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+}
+
+export async function createSession(server: WitsServer, workspace: string): Promise<string> {
+  const r = await adminCall(server, 'POST', '/admin/sessions', { workspace });
+  assert.equal(r.status, 201, r.text);
+  return (r.body as { secret: string }).secret;
+}
+
+/** GET /msi/token (App Service protocol of wits) with a session secret. */
+export function msiToken(server: WitsServer, secret: string, resource: string): Promise<Reply> {
+  const q = new URLSearchParams({ 'api-version': '2019-08-01', resource });
+  return http(`${server.url}/msi/token?${q}`, { headers: { 'X-IDENTITY-HEADER': secret } });
+}
+
+export interface SourceHealthView {
+  workspace: string;
+  kind: string;
+  cachedTokens: number | null;
+  health: null | {
+    state: 'closed' | 'open' | 'half-open';
+    healthy: boolean;
+    consecutiveFailures: number;
+    upstreamCalls: number;
+    failedCalls: number;
+    lastSuccessAt: string | null;
+    lastErrorAt: string | null;
+    lastError: string | null;
+    openUntil: string | null;
+  };
+}
+
+export interface StatusBody {
+  mode: string;
+  cachedTokens: number | null;
+  sources: SourceHealthView[];
+}
+
+export async function adminStatus(server: WitsServer): Promise<StatusBody> {
+  const r = await adminCall(server, 'GET', '/admin/status');
+  assert.equal(r.status, 200, r.text);
+  return r.body as StatusBody;
+}
+
+export function sourceOf(status: StatusBody, workspace: string): SourceHealthView {
+  const s = status.sources.find((x) => x.workspace === workspace);
+  assert.ok(s !== undefined, `no status row for ${workspace}: ${JSON.stringify(status)}`);
+  return s;
+}
+
+/** Asserts wits' JSON error shape (protocols.md section 5) with the expected status and code. */
+export function assertWitsError(reply: Reply, status: number, code: string): void {
+  assert.equal(reply.status, status, `expected ${status} ${code}, got ${reply.status}: ${reply.text.slice(0, 400)}`);
+  assert.match(reply.headers.get('content-type') ?? '', /^application\/json/);
+  const body = reply.body as Record<string, unknown> | undefined;
+  assert.ok(body !== undefined && typeof body === 'object', `not JSON: ${reply.text.slice(0, 200)}`);
+  assert.equal(body.code, code, reply.text.slice(0, 400));
+  for (const k of ['error', 'error_description', 'message']) assert.equal(typeof body[k], 'string', `${k} missing: ${reply.text}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workloads under `wits exec`
+
+/**
+ * A workload program: reads IDENTITY_ENDPOINT / IDENTITY_HEADER as an Azure SDK would, asks for
+ * `resource`, prints one JSON line {status, body, endpointHost}.
+ */
+export function workloadScript(resource: string): string {
+  return `
+const endpoint = new URL(process.env.IDENTITY_ENDPOINT);
+endpoint.searchParams.set('api-version', '2019-08-01');
+endpoint.searchParams.set('resource', ${JSON.stringify(resource)});
+const r = await fetch(endpoint, { headers: { 'X-IDENTITY-HEADER': process.env.IDENTITY_HEADER } });
+const text = await r.text();
+let body; try { body = JSON.parse(text); } catch { body = text; }
+console.log(JSON.stringify({ status: r.status, body, endpoint: process.env.IDENTITY_ENDPOINT }));
+`;
+}
+
+export interface WorkloadResult {
+  readonly status: number;
+  readonly body: any;
+  readonly endpoint: string;
+  readonly run: RunResult;
+}
+
+/** `wits exec --server URL --home HOME --workspace W -- node --input-type=module -e <workload>`. */
+export async function execWorkload(server: WitsServer, workspace: string, resource: string): Promise<WorkloadResult> {
+  const run = await wits(['exec', '--server', server.url, '--home', server.home, '--workspace', workspace, '--', process.execPath, '--input-type=module', '-e', workloadScript(resource)]);
+  assert.equal(run.code, 0, `wits exec exited ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`);
+  const line = run.stdout.split('\n').filter((l) => l.trim() !== '').at(-1) ?? '';
+  const parsed = JSON.parse(line) as { status: number; body: any; endpoint: string };
+  if (parsed.status >= 400) errorBodies.push(JSON.stringify(parsed.body));
+  return { ...parsed, run };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Secrets scan
+
+export interface Needle {
+  readonly what: string;
+  readonly value: string;
+}
+
+export interface Haystack {
+  readonly where: string;
+  readonly data: string | Buffer;
+}
+
+/** The files of a SQLite database: main file, WAL and shared memory, as raw bytes. */
+export function databaseHaystacks(home: string): Haystack[] {
+  return ['wits.db', 'wits.db-wal', 'wits.db-shm', 'wits.db-journal']
+    .map((f) => join(home, f))
+    .filter((p) => existsSync(p))
+    .map((p) => ({ where: p, data: readFileSync(p) }));
+}
+
+/** Every place where one of the needles occurs (empty: nothing leaked). */
+export function findLeaks(haystacks: readonly Haystack[], needles: readonly Needle[]): string[] {
+  const hits: string[] = [];
+  for (const needle of needles) {
+    assert.ok(needle.value.length >= 16, `needle ${needle.what} is too short to scan for`);
+    const bytes = Buffer.from(needle.value, 'utf8');
+    for (const h of haystacks) {
+      const found = typeof h.data === 'string' ? h.data.includes(needle.value) : h.data.indexOf(bytes) !== -1;
+      if (found) hits.push(`${needle.what} found in ${h.where}`);
+    }
+  }
+  return hits;
+}
+
+/** A token and its signature part: either would be a leak. */
+export function tokenNeedles(what: string, token: string): Needle[] {
+  const signature = token.split('.')[2] ?? '';
+  return [{ what, value: token }, ...(signature.length >= 16 ? [{ what: `${what} (signature)`, value: signature }] : [])];
+}
+
+export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
