@@ -6,6 +6,7 @@
 import type { Cloud } from '../audiences/cloud.js';
 import type { AuditOutcome, ProtocolName, SourceConfig } from '../store/store.js';
 import type { ErrorCode } from '../errors.js';
+import type { SourceHealth } from '../sources/resilientSource.js';
 
 export interface IdentityView {
   readonly kind: 'system' | 'user';
@@ -109,17 +110,7 @@ export interface SourceStatusView {
   /** Tokens cached for this workspace (server mode only). */
   readonly cachedTokens: number | null;
   /** Runtime health; null when no server runs in this process or the source has not been used yet. */
-  readonly health: {
-    readonly state: 'closed' | 'open' | 'half-open';
-    readonly healthy: boolean;
-    readonly consecutiveFailures: number;
-    readonly upstreamCalls: number;
-    readonly failedCalls: number;
-    readonly lastSuccessAt: string | null;
-    readonly lastErrorAt: string | null;
-    readonly lastError: string | null;
-    readonly openUntil: string | null;
-  } | null;
+  readonly health: Omit<SourceHealth, 'kind'> | null;
 }
 
 export interface StatusView {

@@ -131,6 +131,10 @@ function withSourceIds(identity: IdentityRecord, source: SourceConfig): Identity
   return Object.keys(ids).length === 0 ? identity : { ...identity, ...ids };
 }
 
+function withoutKindAndWorkspaces({ kind: _kind, workspaces: _workspaces, ...health }: SourceStatus): SourceStatusView['health'] {
+  return health;
+}
+
 export class AdminService implements AdminOps {
   readonly #store: Store;
   readonly #options: AdminServiceOptions;
@@ -158,20 +162,7 @@ export class AdminService implements AdminOps {
         workspace: w.name,
         kind: w.source.kind,
         cachedTokens: cached === undefined ? null : (cached.get(w.name) ?? 0),
-        health:
-          h === undefined
-            ? null
-            : {
-                state: h.state,
-                healthy: h.healthy,
-                consecutiveFailures: h.consecutiveFailures,
-                upstreamCalls: h.upstreamCalls,
-                failedCalls: h.failedCalls,
-                lastSuccessAt: h.lastSuccessAt,
-                lastErrorAt: h.lastErrorAt,
-                lastError: h.lastError,
-                openUntil: h.openUntil,
-              },
+        health: h === undefined ? null : withoutKindAndWorkspaces(h),
       };
     });
     return {

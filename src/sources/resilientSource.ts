@@ -132,6 +132,11 @@ export class ResilientSource implements TokenSource {
         // wits' own errors (a missing certificate file, an identity the source cannot serve) are final.
         if (err instanceof WitsError) {
           this.#record(undefined, err.message);
+          // Fix (found by test/reliability/upstreamSimulated.test.ts): such an error says nothing
+          // about the upstream, but when it ended the one half-open probe the breaker stayed
+          // half-open for good, and #admit then failed every later call fast: a permanent outage
+          // of the source until restart. Give the probe slot back (open, cooldown already over).
+          if (this.#state === 'half-open') this.#state = 'open';
           throw err;
         }
         last = err instanceof UpstreamError ? err : new UpstreamError((err as Error).message, { retryable: false, cause: err });

@@ -1,0 +1,530 @@
+/**
+ * wits benchmarks (issue #5): `npm run bench` (full, several minutes) or `npm run bench -- --quick`
+ * (under a minute, for development). `--only 1,3` runs a subset of the sections.
+ *
+ * Every server (wits, a bare node:http server, oidc-provider, the managed-identity stand-in) and
+ * the load generator (autocannon) run in their own processes on loopback. Each comparison runs
+ * its targets alternately in the same run (A B A B ...) and reports the median of the per-round
+ * ratios; absolute numbers are context only (the machine is small and shared).
+ *
+ * Prints a markdown report and writes bench/results/latest.json (gitignored).
+ */
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LoadJob, LoadResult } from './children/load.js';
+import { Child, child, freePort, ROOT, startChild, WITS_MAIN } from './lib/proc.js';
+import { median, round } from './lib/stats.js';
+import { admin, APP_SERVICE, createSession, httpCall, newHome, seed, startWits, token, witsArgs, witsUrl } from './lib/wits.js';
+
+const argv = process.argv.slice(2);
+const QUICK = argv.includes('--quick');
+const KEEP_HOMES = argv.includes('--keep-homes');
+const onlyArg = argv[argv.indexOf('--only') + 1];
+const ONLY = argv.includes('--only') && onlyArg !== undefined ? new Set(onlyArg.split(',').map(Number)) : undefined;
+
+/** Durations in seconds. */
+const P = QUICK
+  ? { duration: 1, warmup: 0.5, rounds: 2, connections: [1, 10, 100], logRounds: 2, oidcConnections: 10, oidcRounds: 2, stampedeRounds: 1, stampedeN: 1000, sessions: 10_000, tokens: 1_000, scaleRounds: 2, restarts: 1 }
+  : { duration: 5, warmup: 2, rounds: 5, connections: [1, 10, 100], logRounds: 3, oidcConnections: 10, oidcRounds: 5, stampedeRounds: 3, stampedeN: 1000, sessions: 100_000, tokens: 10_000, scaleRounds: 5, restarts: 3 };
+
+const RESOURCE = 'https://management.azure.com/';
+const RUN_ID = Math.random().toString(36).slice(2, 8);
+
+const children: Child[] = [];
+const homes: string[] = [];
+const report: string[] = [];
+const results: Record<string, unknown> = {};
+const misses: string[] = [];
+
+function track<T extends Child>(c: T): T {
+  children.push(c);
+  return c;
+}
+
+function say(line = ''): void {
+  report.push(line);
+  process.stdout.write(line + '\n');
+}
+
+function progress(line: string): void {
+  process.stderr.write(`[bench] ${line}\n`);
+}
+
+function home(label: string): string {
+  const h = newHome(label);
+  homes.push(h);
+  return h;
+}
+
+const fmt = (v: number, digits = 2) => (Number.isFinite(v) ? round(v, digits).toString() : 'n/a');
+const ms = (v: number) => `${fmt(v, v < 10 ? 2 : 1)} ms`;
+const int = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : 'n/a');
+const mb = (bytes: number) => `${fmt(bytes / 1024 / 1024, 1)} MB`;
+
+function check(label: string, ok: boolean, detail: string): string {
+  if (!ok) misses.push(`${label}: ${detail}`);
+  return ok ? `met (${detail})` : `**missed** (${detail})`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load generation, A/B alternation
+
+class LoadGen {
+  readonly #proc: Child;
+  #id = 0;
+
+  private constructor(proc: Child) {
+    this.#proc = proc;
+  }
+
+  static async start(): Promise<LoadGen> {
+    return new LoadGen(track(await startChild('load', child('load'), [], { stdin: true })));
+  }
+
+  async run(job: Omit<LoadJob, 'id'>): Promise<LoadResult> {
+    const id = ++this.#id;
+    this.#proc.send({ ...job, id });
+    const result = await this.#proc.nextJson<LoadResult & { error?: string }>(((job.duration ?? 0) + 120) * 1000);
+    if (result.error !== undefined) throw new Error(`load job failed: ${result.error}`);
+    return result;
+  }
+}
+
+interface Target {
+  readonly name: string;
+  readonly proc: Child;
+  readonly job: Omit<LoadJob, 'id' | 'connections' | 'duration'>;
+}
+
+interface Sample extends LoadResult {
+  /** Server CPU (user + system) per answered request, microseconds. */
+  readonly cpuUs: number;
+}
+
+async function measure(load: LoadGen, target: Target, connections: number, duration: number): Promise<Sample> {
+  const cpu0 = target.proc.cpuMs();
+  const r = await load.run({ ...target.job, connections, duration });
+  const cpu1 = target.proc.cpuMs();
+  if (r.non2xx > 0 || r.errors > 0) {
+    progress(`WARNING ${target.name}: ${r.non2xx} non-2xx, ${r.errors} errors (${JSON.stringify(r.statuses)})`);
+    misses.push(`${target.name} at ${connections} connections: ${r.non2xx} non-2xx responses, ${r.errors} errors`);
+  }
+  return { ...r, cpuUs: ((cpu1 - cpu0) * 1000) / Math.max(1, r.ok + r.non2xx) };
+}
+
+/** Runs the targets alternately, `rounds` times: A B A B ... Returns the samples per target. */
+async function alternate(load: LoadGen, targets: readonly Target[], connections: number, duration: number, rounds: number): Promise<Sample[][]> {
+  const samples: Sample[][] = targets.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    for (const [i, t] of targets.entries()) {
+      const s = await measure(load, t, connections, duration);
+      samples[i]?.push(s);
+      progress(`${t.name} c=${connections} round ${r + 1}: ${int(s.rps)} req/s, p50 ${fmt(s.p50, 3)} ms, p99 ${fmt(s.p99, 3)} ms, cpu ${fmt(s.cpuUs, 1)} us/req`);
+    }
+  }
+  return samples;
+}
+
+async function warmup(load: LoadGen, targets: readonly Target[], connections = 10): Promise<void> {
+  for (const t of targets) await load.run({ ...t.job, connections, duration: P.warmup });
+}
+
+/** Median over rounds of a / b, pairing round i of a with round i of b. */
+function ratio(a: readonly Sample[], b: readonly Sample[], key: 'rps' | 'p50' | 'p99' | 'cpuUs'): number {
+  return median(a.map((s, i) => s[key] / (b[i]?.[key] ?? NaN)));
+}
+
+function med(samples: readonly Sample[], key: 'rps' | 'p50' | 'p99' | 'cpuUs'): number {
+  return median(samples.map((s) => s[key]));
+}
+
+function summary(samples: readonly Sample[]): Record<string, number> {
+  return { rps: med(samples, 'rps'), p50: med(samples, 'p50'), p99: med(samples, 'p99'), cpuUs: med(samples, 'cpuUs') };
+}
+
+const tokenPath = (resource: string) => APP_SERVICE + encodeURIComponent(resource);
+
+// ---------------------------------------------------------------------------------------------
+// Shared wits (sections 1 and 2)
+
+interface SharedWits {
+  readonly proc: Child;
+  readonly home: string;
+  readonly secret: string;
+  readonly hitJob: Target['job'];
+}
+
+let shared: SharedWits | undefined;
+
+async function sharedWits(): Promise<SharedWits> {
+  if (shared !== undefined) return shared;
+  const h = home('main');
+  const proc = track(await startWits('wits', h));
+  const secret = await createSession(proc, h);
+  await token(proc, secret, RESOURCE);
+  shared = { proc, home: h, secret, hitJob: { url: witsUrl(proc), path: tokenPath(RESOURCE), headers: { 'x-identity-header': secret } } };
+  return shared;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Cache hit vs bare node:http
+
+async function cacheHitVsBare(load: LoadGen): Promise<void> {
+  progress('1. cache hit vs bare node:http');
+  const w = await sharedWits();
+  const hit = await token(w.proc, w.secret, RESOURCE);
+  const bodyFile = join(w.home, 'hit-body.json');
+  writeFileSync(bodyFile, hit.body);
+  const bare = track(await startChild('bare', child('bare'), [bodyFile]));
+  const bareReply = await httpCall((bare.info.url as string) + tokenPath(RESOURCE));
+  if (bareReply.headers['content-length'] !== hit.headers['content-length'] || bareReply.body !== hit.body) {
+    throw new Error('the bare server does not answer the same bytes as wits');
+  }
+  const wits: Target = { name: 'wits cache hit', proc: w.proc, job: w.hitJob };
+  const baseline: Target = { name: 'bare node:http', proc: bare, job: { ...w.hitJob, url: bare.info.url as string } };
+  await warmup(load, [wits, baseline]);
+
+  say('## 1. Cache hit vs bare node:http (same response bytes)');
+  say();
+  say(`App Service endpoint, valid session, cached token; ${P.rounds} rounds of ${P.duration} s per target, alternating.`);
+  say();
+  say('| connections | throughput ratio wits/bare (median) | wits req/s | bare req/s | wits p50 / p99 | bare p50 / p99 | server CPU per request wits / bare |');
+  say('|---:|---:|---:|---:|---:|---:|---:|');
+  const rows: Record<string, unknown>[] = [];
+  for (const c of P.connections) {
+    const [a = [], b = []] = await alternate(load, [wits, baseline], c, P.duration, P.rounds);
+    const r = ratio(a, b, 'rps');
+    const sa = summary(a);
+    const sb = summary(b);
+    rows.push({ connections: c, ratio: r, wits: sa, bare: sb, witsRuns: a, bareRuns: b });
+    say(`| ${c} | **${fmt(r)}** | ${int(sa.rps as number)} | ${int(sb.rps as number)} | ${ms(sa.p50 as number)} / ${ms(sa.p99 as number)} | ${ms(sb.p50 as number)} / ${ms(sb.p99 as number)} | ${fmt(sa.cpuUs as number, 0)} / ${fmt(sb.cpuUs as number, 0)} us |`);
+  }
+  say();
+  const worst = Math.min(...rows.map((r) => r.ratio as number));
+  const p99at100 = (rows.find((r) => r.connections === 100)?.wits as Record<string, number> | undefined)?.p99 ?? NaN;
+  say(`- Target throughput >= 0.70 of bare at every connection count: ${check('cache hit / bare', worst >= 0.7, `lowest ratio ${fmt(worst)}`)}`);
+  say(`- Target p99 < 5 ms at 100 connections: ${check('p99 at 100 connections', p99at100 < 5, `median p99 ${ms(p99at100)}`)}`);
+  say();
+  results.cacheHit = rows;
+
+  // The access log (one JSON line per request at the default level, info) against --log-level warn.
+  const hi = home('info');
+  const info = track(await startWits('wits-info', hi, { logLevel: 'info' }));
+  const infoSecret = await createSession(info, hi);
+  await token(info, infoSecret, RESOURCE);
+  const infoTarget: Target = { name: 'wits cache hit, log info', proc: info, job: { url: witsUrl(info), path: tokenPath(RESOURCE), headers: { 'x-identity-header': infoSecret } } };
+  await warmup(load, [infoTarget]);
+  say('Access log cost (default `--log-level info`, one JSON line per request on stderr, a pipe here) vs `--log-level warn`:');
+  say();
+  say('| connections | throughput ratio info/warn | info req/s | warn req/s | info p99 | warn p99 |');
+  say('|---:|---:|---:|---:|---:|---:|');
+  const logRows: Record<string, unknown>[] = [];
+  for (const c of [10, 100]) {
+    const [a = [], b = []] = await alternate(load, [infoTarget, wits], c, P.duration, P.logRounds);
+    const sa = summary(a);
+    const sb = summary(b);
+    logRows.push({ connections: c, ratio: ratio(a, b, 'rps'), info: sa, warn: sb });
+    say(`| ${c} | ${fmt(ratio(a, b, 'rps'))} | ${int(sa.rps as number)} | ${int(sb.rps as number)} | ${ms(sa.p99 as number)} | ${ms(sb.p99 as number)} |`);
+  }
+  say();
+  results.accessLog = logRows;
+  await info.stop();
+  await bare.stop();
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. vs oidc-provider
+
+function jwtHeader(jwt: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(jwt.split('.')[0] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+}
+
+async function versusOidcProvider(load: LoadGen): Promise<void> {
+  progress('2. wits vs oidc-provider');
+  const w = await sharedWits();
+  const o = track(await startChild('oidc-provider', child('oidc'), []));
+  const basic = Buffer.from(`${o.info.clientId as string}:${o.info.clientSecret as string}`).toString('base64');
+  const oidcJob = {
+    url: o.info.url as string,
+    method: 'POST',
+    path: o.info.tokenPath as string,
+    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: `grant_type=client_credentials&resource=${encodeURIComponent(o.info.resource as string)}`,
+  };
+  const reply = await httpCall(oidcJob.url + oidcJob.path, oidcJob);
+  if (reply.status !== 200) throw new Error(`oidc-provider token request: ${reply.status} ${reply.body}`);
+  const oidcToken = (JSON.parse(reply.body) as { access_token: string }).access_token;
+  const witsToken = (JSON.parse((await token(w.proc, w.secret, RESOURCE)).body) as { access_token: string }).access_token;
+  const oidcAlg = jwtHeader(oidcToken).alg;
+  const witsAlg = jwtHeader(witsToken).alg;
+  if (oidcAlg !== 'RS256' || witsAlg !== 'RS256') throw new Error(`signing algorithms differ: oidc-provider ${String(oidcAlg)}, wits ${String(witsAlg)}`);
+
+  const hit: Target = { name: 'wits cache hit', proc: w.proc, job: w.hitJob };
+  // Every request asks for a new audience: a cache miss, so a signing (and an audit row) each time.
+  let coldRun = 0;
+  const cold = (): Target => ({
+    name: 'wits cold mint',
+    proc: w.proc,
+    job: { ...w.hitJob, path: tokenPath('') + encodeURIComponent(`api://bench-${RUN_ID}-${++coldRun}-`), unique: true },
+  });
+  const oidc: Target = { name: 'oidc-provider', proc: o, job: oidcJob };
+  await warmup(load, [cold(), oidc]);
+  const c = P.oidcConnections;
+  const samples: Sample[][] = [[], [], []];
+  for (let r = 0; r < P.oidcRounds; r++) {
+    const round = await alternate(load, [hit, cold(), oidc], c, P.duration, 1);
+    round.forEach((s, i) => samples[i]?.push(...s));
+  }
+  const [h = [], m = [], x = []] = samples;
+  const hitRatio = ratio(h, x, 'rps');
+  const coldRatio = ratio(m, x, 'rps');
+  say('## 2. wits vs an OAuth server (oidc-provider, client_credentials, RS256 JWT access tokens)');
+  say();
+  say(`${c} connections, ${P.oidcRounds} rounds of ${P.duration} s per target, alternating. oidc-provider signs a JWT on every request; "cold mint" asks wits for a new audience on every request (a signing and an audit row each).`);
+  say();
+  say('| comparison | ratio (median) | target | |');
+  say('|---|---:|---:|---|');
+  say(`| wits cache hit / oidc-provider | **${fmt(hitRatio, 1)}x** | >= 5x | ${check('cache hit / oidc-provider', hitRatio >= 5, `${fmt(hitRatio, 1)}x`)} |`);
+  say(`| wits cold mint / oidc-provider | **${fmt(coldRatio)}x** | >= 1.5x | ${check('cold mint / oidc-provider', coldRatio >= 1.5, `${fmt(coldRatio)}x`)} |`);
+  say();
+  say('| target | req/s | p50 | p99 | server CPU per request |');
+  say('|---|---:|---:|---:|---:|');
+  for (const [name, s] of [['wits cache hit', h], ['wits cold mint', m], ['oidc-provider', x]] as const) {
+    say(`| ${name} | ${int(med(s, 'rps'))} | ${ms(med(s, 'p50'))} | ${ms(med(s, 'p99'))} | ${fmt(med(s, 'cpuUs'), 0)} us |`);
+  }
+  say();
+  results.oidcProvider = { connections: c, hitRatio, coldRatio, hit: summary(h), cold: summary(m), oidc: summary(x), hitRuns: h, coldRuns: m, oidcRuns: x };
+  await o.stop();
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Stampede
+
+async function stampede(): Promise<void> {
+  progress('3. stampede');
+  const delayMs = 75;
+  const host = track(await startChild('mi-host', child('miHost'), [String(delayMs)]));
+  const h = home('stampede');
+  const w = track(
+    await startWits('wits-mi', h, { env: { IDENTITY_ENDPOINT: `${host.info.url as string}/msi/token`, IDENTITY_HEADER: host.info.identityHeader as string } }),
+  );
+  await admin(w, h, 'POST', '/admin/workspaces', { name: 'mi', source: { kind: 'managed-identity', options: {} } });
+  const secret = await createSession(w, h, 'mi');
+  // One upstream call beforehand, so module loading and JIT are not part of the burst.
+  await token(w, secret, 'https://vault.azure.net');
+  const rows: Record<string, unknown>[] = [];
+  for (let r = 0; r < P.stampedeRounds; r++) {
+    const resource = `https://stampede-${RUN_ID}-${r}.bench.example.com`;
+    const job = { url: witsUrl(w), path: tokenPath(resource), headers: { 'x-identity-header': secret }, n: P.stampedeN };
+    const c = track(await startChild('stampede', child('stampede'), [JSON.stringify(job)], { readyTimeoutMs: 120_000 }));
+    await c.exited();
+    const calls = JSON.parse((await httpCall(`${host.info.url as string}/calls?resource=${encodeURIComponent(resource)}`)).body) as { count: number };
+    const row = { ...c.info, upstreamCalls: calls.count };
+    rows.push(row);
+    progress(`stampede round ${r + 1}: ${JSON.stringify(row)}`);
+  }
+  say('## 3. Stampede: 1,000 concurrent requests for one cold (identity, resource)');
+  say();
+  say(`Workspace with \`--source managed-identity\`; the host endpoint is a counting stand-in answering after ${delayMs} ms. ${P.stampedeN} requests written at once on ${P.stampedeN} open connections; ${P.stampedeRounds} round(s), a new resource each.`);
+  say();
+  say('| round | upstream calls | succeeded | p50 | p99 | max |');
+  say('|---:|---:|---:|---:|---:|---:|');
+  rows.forEach((row, i) => {
+    say(`| ${i + 1} | ${String(row.upstreamCalls)} | ${String(row.ok)} / ${String(row.n)} | ${ms(row.p50 as number)} | ${ms(row.p99 as number)} | ${ms(row.max as number)} |`);
+  });
+  say();
+  const exact = rows.every((row) => row.upstreamCalls === 1);
+  const allOk = rows.every((row) => row.ok === row.n);
+  say(`- Exactly 1 upstream call per stampede: ${check('stampede upstream calls', exact, rows.map((r) => r.upstreamCalls).join(', '))}`);
+  say(`- Every request succeeds: ${check('stampede successes', allOk, rows.map((r) => `${String(r.ok)}/${String(r.n)}`).join(', '))}`);
+  say(`- p99 (median over rounds): ${ms(median(rows.map((r) => r.p99 as number)))}, of which ${delayMs} ms is the upstream's answer time`);
+  say();
+  results.stampede = { delayMs, rounds: rows };
+  await w.stop();
+  await host.stop();
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Scale
+
+interface Restart {
+  readonly proc: Child;
+  readonly readyMs: number;
+  readonly firstTokenMs: number;
+}
+
+const sleep = (msec: number) => new Promise((resolve) => setTimeout(resolve, msec));
+
+/** Spawns wits on `h` and times spawn -> listening (its facts line) and spawn -> first 200 token. */
+async function timedStart(name: string, h: string, secret: string): Promise<Restart> {
+  const port = await freePort();
+  const proc = track(new Child(name, WITS_MAIN, witsArgs(h, { port }), { env: { WITS_HOME: '' } }));
+  const ready = proc.nextJson(60_000).then((info) => {
+    proc.info = info;
+    proc.readyAt = performance.now();
+  });
+  const url = `http://127.0.0.1:${port}${tokenPath(RESOURCE)}`;
+  let firstTokenAt = NaN;
+  while (performance.now() - proc.spawnedAt < 60_000) {
+    try {
+      if ((await httpCall(url, { headers: { 'x-identity-header': secret } })).status === 200) {
+        firstTokenAt = performance.now();
+        break;
+      }
+    } catch {
+      // not listening yet
+    }
+    await sleep(2);
+  }
+  await ready;
+  return { proc, readyMs: proc.readyAt - proc.spawnedAt, firstTokenMs: firstTokenAt - proc.spawnedAt };
+}
+
+async function scale(load: LoadGen): Promise<void> {
+  progress(`4. scale: seeding ${P.sessions} sessions`);
+  const big = home('scale');
+  const seeded = await seed(big, P.sessions, 1000);
+  const bigSecret = seeded.secrets[0] as string;
+  // The empty-state server: a new home with one session, seeded the same way (before its first start).
+  const small = home('empty');
+  const smallSecret = (await seed(small, 1, 1)).secrets[0] as string;
+
+  // First starts: both homes are new, so this start also generates the signing key.
+  const firstBig = await timedStart('wits-scale', big, bigSecret);
+  const firstSmall = await timedStart('wits-empty', small, smallSecret);
+  const s = firstBig.proc;
+  const e = firstSmall.proc;
+
+  progress(`4. scale: warming ${P.tokens} cached tokens`);
+  const warm = await load.run({
+    url: witsUrl(s),
+    connections: 10,
+    amount: P.tokens,
+    path: tokenPath('') + encodeURIComponent('api://bench-warm-'),
+    unique: true,
+    headers: { 'x-identity-header': bigSecret },
+  });
+  if (warm.ok !== P.tokens) throw new Error(`warming: ${warm.ok} of ${P.tokens} tokens (${JSON.stringify(warm.statuses)})`);
+  const status = await admin<{ cachedTokens: number; activeSessions: number }>(s, big, 'GET', '/admin/status');
+  progress(`scale server: ${status.activeSessions} active sessions, ${status.cachedTokens} cached tokens`);
+  await token(e, smallSecret, RESOURCE);
+
+  const bigTarget: Target = { name: `wits ${P.sessions} sessions / ${P.tokens} tokens`, proc: s, job: { url: witsUrl(s), path: tokenPath(RESOURCE), headers: { 'x-identity-header': bigSecret } } };
+  const smallTarget: Target = { name: 'wits empty state', proc: e, job: { url: witsUrl(e), path: tokenPath(RESOURCE), headers: { 'x-identity-header': smallSecret } } };
+  await warmup(load, [bigTarget, smallTarget]);
+  const rssAfterWarm = { big: s.rss(), small: e.rss() };
+  const [a = [], b = []] = await alternate(load, [bigTarget, smallTarget], 100, P.duration, P.scaleRounds);
+  // Context: the same server with the load spread over 1,000 sessions and every cached audience.
+  const spread = await measure(
+    load,
+    {
+      name: 'wits at scale, spread load',
+      proc: s,
+      job: {
+        url: witsUrl(s),
+        path: tokenPath('') + encodeURIComponent('api://bench-warm-'),
+        rotateHeader: { name: 'x-identity-header', values: seeded.secrets },
+        rotatePathSuffixes: Array.from({ length: P.tokens }, (_, i) => String((i * 7919) % P.tokens)),
+      },
+    },
+    100,
+    P.duration,
+  );
+  const rss = { big: Math.max(rssAfterWarm.big, s.rss()), small: Math.max(rssAfterWarm.small, e.rss()) };
+
+  progress('4. scale: restarts');
+  await s.stop();
+  await e.stop();
+  const restarts: { big: Restart[]; small: Restart[] } = { big: [], small: [] };
+  for (let r = 0; r < P.restarts; r++) {
+    const rb = await timedStart('wits-scale', big, bigSecret);
+    restarts.big.push(rb);
+    await rb.proc.stop();
+    const rs = await timedStart('wits-empty', small, smallSecret);
+    restarts.small.push(rs);
+    await rs.proc.stop();
+  }
+
+  const p99Ratio = ratio(a, b, 'p99');
+  const rpsRatio = ratio(a, b, 'rps');
+  say(`## 4. Scale: ${int(P.sessions)} live sessions, ${int(P.tokens)} cached tokens`);
+  say();
+  say(`Sessions seeded through AdminService/SqliteStore before the first start; ${int(P.tokens)} tokens warmed by requesting ${int(P.tokens)} distinct audiences. Cache-hit load at 100 connections, ${P.scaleRounds} rounds of ${P.duration} s, alternating with a server on an empty home (one session, one cached token).`);
+  say();
+  say('| measure | at scale | empty state | ratio |');
+  say('|---|---:|---:|---:|');
+  say(`| RSS (VmRSS, max of after warming / after load) | ${mb(rss.big)} | ${mb(rss.small)} | ${fmt(rss.big / rss.small)} |`);
+  say(`| cache-hit p99, 100 connections (median) | ${ms(med(a, 'p99'))} | ${ms(med(b, 'p99'))} | ${fmt(p99Ratio)} |`);
+  say(`| cache-hit throughput (median) | ${int(med(a, 'rps'))} req/s | ${int(med(b, 'rps'))} req/s | ${fmt(rpsRatio)} |`);
+  say(`| first start on the new home: spawn -> listening (includes key generation) | ${ms(firstBig.readyMs)} | ${ms(firstSmall.readyMs)} | |`);
+  say(`| restart: spawn -> listening (median of ${P.restarts}) | ${ms(median(restarts.big.map((r) => r.readyMs)))} | ${ms(median(restarts.small.map((r) => r.readyMs)))} | ${fmt(median(restarts.big.map((r) => r.readyMs)) / median(restarts.small.map((r) => r.readyMs)))} |`);
+  say(`| restart: spawn -> first token (median of ${P.restarts}; a signing, the cache is in memory) | ${ms(median(restarts.big.map((r) => r.firstTokenMs)))} | ${ms(median(restarts.small.map((r) => r.firstTokenMs)))} | ${fmt(median(restarts.big.map((r) => r.firstTokenMs)) / median(restarts.small.map((r) => r.firstTokenMs)))} |`);
+  say();
+  say(`Context: the scaled server with the load spread over 1,000 sessions and all ${int(P.tokens)} cached audiences: ${int(spread.rps)} req/s, p50 ${ms(spread.p50)}, p99 ${ms(spread.p99)}.`);
+  say();
+  say(`- Target RSS <= 200 MB: ${check('RSS at scale', rss.big <= 200 * 1024 * 1024, mb(rss.big))}`);
+  say(`- Hot path unchanged (cache-hit p99 at scale / empty, median of rounds): ${fmt(p99Ratio)}; throughput ratio ${fmt(rpsRatio)}`);
+  say();
+  results.scale = {
+    sessions: P.sessions,
+    tokens: P.tokens,
+    seedMs: seeded.ms,
+    cachedTokens: status.cachedTokens,
+    activeSessions: status.activeSessions,
+    rss,
+    rssAfterWarm,
+    p99Ratio,
+    rpsRatio,
+    atScale: summary(a),
+    empty: summary(b),
+    spread: { rps: spread.rps, p50: spread.p50, p99: spread.p99 },
+    firstStart: { big: { readyMs: firstBig.readyMs, firstTokenMs: firstBig.firstTokenMs }, small: { readyMs: firstSmall.readyMs, firstTokenMs: firstSmall.firstTokenMs } },
+    restarts: {
+      big: restarts.big.map((r) => ({ readyMs: r.readyMs, firstTokenMs: r.firstTokenMs })),
+      small: restarts.small.map((r) => ({ readyMs: r.readyMs, firstTokenMs: r.firstTokenMs })),
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const command = `npm run bench${QUICK ? ' -- --quick' : ''}`;
+  const machine = { nproc: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGb: round(totalmem() / 2 ** 30, 1), node: process.version, kernel: release(), loadavg: loadavg().map((v) => round(v, 2)) };
+  say(`# wits benchmark results (${QUICK ? 'quick' : 'full'} mode)`);
+  say();
+  say(`Command: \`${command}\`. Machine: ${machine.nproc} CPUs (${machine.cpu}), ${machine.memoryGb} GB, Node ${machine.node}, Linux ${machine.kernel}, load average at start ${machine.loadavg.join(' ')}. Date: ${new Date().toISOString()}.`);
+  say();
+  const load = await LoadGen.start();
+  const run = (n: number) => ONLY === undefined || ONLY.has(n);
+  if (run(1)) await cacheHitVsBare(load);
+  if (run(2)) await versusOidcProvider(load);
+  if (run(3)) await stampede();
+  if (run(4)) await scale(load);
+  const elapsed = (performance.now() - started) / 1000;
+  say(`Total run time ${fmt(elapsed, 0)} s.${misses.length === 0 ? ' Every target met.' : ` Targets missed or failures: ${misses.length}.`}`);
+  for (const m of misses) say(`- ${m}`);
+  const out = join(ROOT, 'bench', 'results', 'latest.json');
+  writeFileSync(out, JSON.stringify({ command, quick: QUICK, machine, params: P, elapsedSeconds: elapsed, misses, results, report: report.join('\n') }, null, 2) + '\n');
+  progress(`wrote ${out}`);
+}
+
+async function cleanup(): Promise<void> {
+  await Promise.all(children.map((c) => c.stop().catch(() => undefined)));
+  if (!KEEP_HOMES) for (const h of homes) rmSync(h, { recursive: true, force: true });
+}
+
+main().then(
+  async () => {
+    await cleanup();
+    process.exit(0);
+  },
+  async (err: unknown) => {
+    process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+    for (const c of children) if (c.stderrTail !== '') process.stderr.write(`--- ${c.name} (pid ${c.pid}) stderr tail:\n${c.stderrTail}\n`);
+    await cleanup();
+    process.exit(1);
+  },
+);
