@@ -27,6 +27,16 @@ function formatHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
+/**
+ * The path as the access log records it. Clients do paste credentials into URLs by mistake; a
+ * secret- or token-shaped part never reaches the log (query strings and headers are never logged).
+ */
+const CREDENTIAL_IN_PATH = /wits(?:adm)?\.[A-Za-z0-9._~%-]+|eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9._-]*/g;
+
+function loggedPath(path: string): string {
+  return printable(path.replace(CREDENTIAL_IN_PATH, '[redacted]'), 120);
+}
+
 export function createRequestHandler(app: WitsApp): (req: IncomingMessage, res: ServerResponse) => void {
   const oidc = new OidcDocuments(app.issuer);
   const prefix = issuerPath(app.issuer.issuer);
@@ -68,7 +78,7 @@ export function createRequestHandler(app: WitsApp): (req: IncomingMessage, res: 
       if (!logRequests) return;
       log.info('request', {
         method: printable(req.method ?? '', 16),
-        path: printable(path, 120),
+        path: loggedPath(path),
         status: res.statusCode,
         ms: Math.round((performance.now() - started) * 100) / 100,
         code,
@@ -77,7 +87,7 @@ export function createRequestHandler(app: WitsApp): (req: IncomingMessage, res: 
     route(req, res, path, params).then(done, (thrown: unknown) => {
       const err = asWitsError(thrown);
       code = err.code;
-      if (!err.exposable) log.error('request failed', { path: printable(path, 120), code: err.code, reason: err.message });
+      if (!err.exposable) log.error('request failed', { path: loggedPath(path), code: err.code, reason: err.message });
       sendError(res, err);
       done();
     });

@@ -290,7 +290,9 @@ export class AdminService implements AdminOps {
       objectId: checkGuid('objectId', input.objectId) ?? newGuid(),
       resourceId:
         input.resourceId ??
-        `/subscriptions/${ids.subscriptionId}/resourceGroups/wits/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${name}`,
+        // The workspace names the resource group: ids must not repeat across workspaces, or a
+        // mi_res_id copied from one workspace would select a same-named identity in another.
+        `/subscriptions/${ids.subscriptionId}/resourceGroups/wits-${workspace.name}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${name}`,
       createdAt: this.#now(),
     };
     await this.#store.addIdentity(identity);

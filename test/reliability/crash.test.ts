@@ -42,7 +42,7 @@ import {
 } from './support.js';
 
 const LOADER = fileURLToPath(new URL('./crashLoad.js', import.meta.url));
-const CYCLES = scaled(3, 10);
+const CYCLES = scaled(4, 12);
 /** Journal lines to wait for before the kill, then a random extra delay up to KILL_JITTER_MS. */
 const MIN_LINES_BEFORE_KILL = scaled(300, 1500);
 const KILL_JITTER_MS = scaled(1500, 6000);

@@ -6,7 +6,7 @@
  * WITS_RELIABILITY_SCALE=full for the documented run (more load, cycles, cases and a longer outage).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CLI, cleanEnv } from '../sources/harness.js';
@@ -33,7 +33,11 @@ export function figuresDir(): string {
 export function recordFigures(part: string, figures: Record<string, unknown>): void {
   const dir = figuresDir();
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `${part}.json`), JSON.stringify({ part, scale: SCALE_NAME, at: new Date().toISOString(), ...figures }, null, 2) + '\n');
+  // Written aside, then renamed: a reader (zz-summary, possibly running at the same time in
+  // `npm test`) never sees half a file.
+  const file = join(dir, `${part}.json`);
+  writeFileSync(`${file}.${process.pid}.tmp`, JSON.stringify({ part, scale: SCALE_NAME, at: new Date().toISOString(), ...figures }, null, 2) + '\n');
+  renameSync(`${file}.${process.pid}.tmp`, file);
 }
 
 export function readAllFigures(): Array<Record<string, unknown>> {

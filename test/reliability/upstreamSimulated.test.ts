@@ -20,11 +20,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { refreshErrorReporter } from '../../src/app.js';
 import { TokenCache } from '../../src/cache/tokenCache.js';
 import { WitsError } from '../../src/errors.js';
 import { DEFAULT_RESILIENCE, ResilientSource, type BreakerState, type ResilienceClock } from '../../src/sources/resilientSource.js';
 import type { SourceToken, SourceTokenRequest, TokenSource } from '../../src/sources/tokenSource.js';
 import { UpstreamError } from '../../src/sources/upstreamError.js';
+import { memoryLogger } from '../support/logger.js';
 import { count, recordFigures, scaled, SCALE_NAME } from './support.js';
 
 const MINUTE = 60_000;
@@ -165,7 +167,17 @@ describe('a 10-minute upstream outage in simulated time (TokenCache + ResilientS
     };
     const source = new ResilientSource(upstream, {}, clock);
     let refreshErrors = 0;
-    const cache = new TokenCache({ now: () => Date.now(), minRemainingMs: MIN_REMAINING_MS, onRefreshError: () => refreshErrors++ });
+    // The service's own reporter (src/app.ts), on a memory log: one warning per workspace per minute at most.
+    const log = memoryLogger('debug');
+    const report = refreshErrorReporter(log, () => Date.now());
+    const cache = new TokenCache({
+      now: () => Date.now(),
+      minRemainingMs: MIN_REMAINING_MS,
+      onRefreshError: (key, err) => {
+        refreshErrors++;
+        report(`simulated\u0000${key}`, err);
+      },
+    });
     let flights = 0;
 
     /** What TokenService does: a synchronous cache hit, else the single flight to the source. */
@@ -300,6 +312,12 @@ describe('a 10-minute upstream outage in simulated time (TokenCache + ResilientS
     }
     assert.ok(retryAfterWaits > 0, 'the 429 storm was retried after Retry-After');
 
+    // ---- the log stays readable: failed background refreshes are reported once a minute, not per request
+    const warnings = log.entries().filter((e) => e.msg === 'background token refresh failed');
+    assert.ok(refreshErrors > 100, `background refreshes failed during the outage (${refreshErrors})`);
+    assert.ok(warnings.length <= END / MINUTE + 1, `${warnings.length} warnings for ${refreshErrors} failed background refreshes`);
+    assert.equal(warnings.reduce((n, w) => n + (w.failures as number), 0) <= refreshErrors, true);
+
     // ---- after recovery (and the breaker closed) every key is served again
     const settled = outcomes.filter((o) => o.at > closedAgain.at + budget);
     assert.ok(settled.length > 0 && settled.every((o) => o.served !== undefined), 'every key is served after the recovery');
@@ -327,6 +345,7 @@ describe('a 10-minute upstream outage in simulated time (TokenCache + ResilientS
       breakerTransitions: breakerSeen.map((b) => `${b.state}@${((b.at - T0) / 1000).toFixed(1)}s`),
       breakerClosedAfterRecoveryMs: closedAfterMs,
       backgroundRefreshFailures: refreshErrors,
+      backgroundRefreshWarningsLogged: warnings.length,
       refusalsByPhase: Object.fromEntries(refusals),
     };
     t.diagnostic(
@@ -335,7 +354,8 @@ describe('a 10-minute upstream outage in simulated time (TokenCache + ResilientS
         `${outageCalls.length} upstream calls during the outage; breaker: ${opened.length} openings, ${probes.length} probes, closed ${closedAfterMs / 1000} s after recovery`,
     );
     t.diagnostic(`breaker: ${figures.breakerTransitions.join(' -> ')}`);
-    t.diagnostic(`background refresh failures reported: ${refreshErrors}`);
+    t.diagnostic(`background refresh failures: ${refreshErrors}, logged as ${warnings.length} warnings`);
+    t.mock.timers.reset(); // real time again, for the figures' time stamp
     recordFigures('upstream-simulated', { scale: SCALE_NAME, ...figures });
   });
 
@@ -430,6 +450,7 @@ describe('a 10-minute upstream outage in simulated time (TokenCache + ResilientS
     assert.ok(faultTotal >= 50, `faults injected: ${faultTotal}`);
     assert.ok(served / total >= 0.97, `served ${served} of ${total}`);
     t.diagnostic(`${total} requests over 30 simulated minutes: ${served} served, ${refused} refused (503); ${attempts} upstream attempts, ${faultTotal} faults ${JSON.stringify(Object.fromEntries(faults))}; max latency ${maxLatency} ms; breaker opened ${open} times`);
+    t.mock.timers.reset();
     recordFigures('upstream-flapping', {
       scale: SCALE_NAME,
       simulatedMinutes: 30,

@@ -116,7 +116,7 @@ describe('admin API', () => {
     assert.match(generated.body.clientId, GUID);
     assert.match(generated.body.objectId, GUID);
     assert.notEqual(generated.body.clientId, generated.body.objectId);
-    assert.match(generated.body.resourceId, /^\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/wits\/providers\/Microsoft\.ManagedIdentity\/userAssignedIdentities\/gen$/);
+    assert.match(generated.body.resourceId, /^\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/wits-[^/]+\/providers\/Microsoft\.ManagedIdentity\/userAssignedIdentities\/gen$/);
     const system = (await server.app.admin.getWorkspace('default')).identities[0] as IdentityView;
     assert.equal(generated.body.tenantId, system.tenantId, 'the workspace tenant by default');
 
