@@ -7,7 +7,7 @@
  *
  * The .cpuprofile is kept (its path is printed): open it in Chrome DevTools for the full picture.
  */
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { LoadResult } from './children/load.js';
 import { child, ROOT, startChild } from './lib/proc.js';
@@ -68,6 +68,30 @@ function summarise(profile: Profile): void {
     if (k.startsWith('(idle)')) continue;
     process.stdout.write(`${pct(us)}  ${k}\n`);
   }
+  // Inclusive time (self + callees) per function, for the functions of wits and its libraries.
+  const inclusive = new Map<number, number>();
+  const total_ = (node: ProfileNode): number => {
+    const known = inclusive.get(node.id);
+    if (known !== undefined) return known;
+    let sum = selfUs.get(node.id) ?? 0;
+    for (const c of node.children ?? []) {
+      const childNode = byId.get(c);
+      if (childNode !== undefined) sum += total_(childNode);
+    }
+    inclusive.set(node.id, sum);
+    return sum;
+  };
+  const byFunctionInclusive = new Map<string, number>();
+  for (const node of profile.nodes) {
+    const f = node.callFrame;
+    if (!f.url.includes('/dist/src/') && !f.url.includes('node_modules/jose') && !f.url.includes('better-sqlite3')) continue;
+    const key = `${f.functionName || '(anonymous)'}  ${shortUrl(f.url)}:${f.lineNumber + 1}`;
+    byFunctionInclusive.set(key, (byFunctionInclusive.get(key) ?? 0) + total_(node));
+  }
+  process.stdout.write('\nInclusive time (self + callees) by function of wits, jose and better-sqlite3:\n');
+  for (const [k, us] of [...byFunctionInclusive].sort((a, b) => b[1] - a[1]).slice(0, 30)) {
+    process.stdout.write(`${pct(us)}  ${k}\n`);
+  }
   process.stdout.write('\nSelf time by file:\n');
   for (const [k, us] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
     if (k === '(idle)') continue;
@@ -91,6 +115,7 @@ async function main(): Promise<void> {
   process.stdout.write(`load: ${Math.round(result.rps)} req/s, p50 ${round(result.p50, 3)} ms, p99 ${round(result.p99, 3)} ms, non-2xx ${result.non2xx}\n`);
   await load.stop();
   await wits.stop('SIGINT');
+  rmSync(home, { recursive: true, force: true });
   const written = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile') && !before.has(f));
   const file = join(dir, written[0] as string);
   process.stdout.write(`profile: ${file}\n`);

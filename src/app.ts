@@ -31,13 +31,38 @@ export interface WitsApp {
   close(): Promise<void>;
 }
 
-export function openStore(config: WitsConfig): Store {
-  return new SqliteStore({ path: join(config.home, DATABASE_FILE), durability: config.durability });
+/** @param server the store of a serving process: WAL checkpoints off the event loop (sqliteStore.ts). */
+export function openStore(config: WitsConfig, server = false): Store {
+  return new SqliteStore({ path: join(config.home, DATABASE_FILE), durability: config.durability, checkpointInBackground: server });
+}
+
+/**
+ * Logs failed background refreshes, at most one warning per workspace per minute, with the number
+ * of failures it stands for.
+ *
+ * Fix (found by test/reliability/upstreamSimulated.test.ts): during an upstream outage every
+ * request served from the cache past its token's refresh time starts a background refresh, which
+ * fails at once while the breaker is open; one warning per failure meant one warning per request
+ * (5,229 in a simulated 10-minute outage at 10 requests/s), a flood that buries the log.
+ */
+export function refreshErrorReporter(logger: Logger, now: () => number = Date.now, everyMs = 60_000): (key: string, err: unknown) => void {
+  const last = new Map<string, { at: number; suppressed: number }>();
+  return (key, err) => {
+    const workspace = workspaceOfCacheKey(key);
+    const t = now();
+    const seen = last.get(workspace);
+    if (seen !== undefined && t - seen.at < everyMs) {
+      seen.suppressed += 1;
+      return;
+    }
+    logger.warn('background token refresh failed', { workspace, reason: (err as Error).message, failures: 1 + (seen?.suppressed ?? 0) });
+    last.set(workspace, { at: t, suppressed: 0 });
+  };
 }
 
 /** Opens the store and runs first-start bootstrap; enough for admin commands (no issuer needed). */
-export async function openAdmin(config: WitsConfig): Promise<{ store: Store; admin: AdminService }> {
-  const store = openStore(config);
+export async function openAdmin(config: WitsConfig, server = false): Promise<{ store: Store; admin: AdminService }> {
+  const store = openStore(config, server);
   const admin = new AdminService(store, {
     defaultSessionTtlSeconds: config.sessionTtlSeconds,
     maxSessionTtlSeconds: config.maxSessionTtlSeconds,
@@ -48,7 +73,7 @@ export async function openAdmin(config: WitsConfig): Promise<{ store: Store; adm
 
 /** @param baseUrl the URL the service is reachable at (the issuer defaults to it). */
 export async function openWits(config: WitsConfig, baseUrl: string, logger: Logger): Promise<WitsApp> {
-  const { store, admin } = await openAdmin(config);
+  const { store, admin } = await openAdmin(config, true);
   const adminCredential = new AdminCredential(ensureAdminToken(config.home));
   const keys = await loadSigningKeys(store, config.signingAlg);
   const issuer = new LocalIssuer(config.issuer ?? config.publicUrl ?? baseUrl, keys);
@@ -62,9 +87,7 @@ export async function openWits(config: WitsConfig, baseUrl: string, logger: Logg
       breakerCooldownMs: config.breakerCooldownSeconds * 1000,
     },
   });
-  const cache = new TokenCache({
-    onRefreshError: (_key, err) => logger.warn('background token refresh failed', { reason: (err as Error).message }),
-  });
+  const cache = new TokenCache({ onRefreshError: refreshErrorReporter(logger) });
   admin.attachRuntime({
     cachedTokens: () => cache.size,
     cachedTokensByWorkspace: () => cache.countBy(workspaceOfCacheKey),

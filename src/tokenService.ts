@@ -6,13 +6,14 @@
  */
 import { resolveAudience } from './audiences/resolve.js';
 import type { SessionAuthenticator } from './auth/sessionAuthenticator.js';
-import type { TokenCache } from './cache/tokenCache.js';
+import type { CachedToken, TokenCache } from './cache/tokenCache.js';
 import { asWitsError } from './errors.js';
 import { selectIdentity, type IdentitySelector } from './identitySelector.js';
 import type { Logger } from './logger.js';
 import { checkAudiencePolicy } from './policy.js';
 import type { SourceRegistry } from './sources/sourceRegistry.js';
-import type { AuditEvent, IdentityRecord, ProtocolName, SessionRecord, Store } from './store/store.js';
+import type { TokenSource } from './sources/tokenSource.js';
+import type { AuditEvent, IdentityRecord, ProtocolName, SessionRecord, Store, WorkspaceRecord } from './store/store.js';
 import { printable } from './text.js';
 
 export interface TokenRequest {
@@ -24,6 +25,8 @@ export interface TokenRequest {
 
 export interface IssuedToken {
   readonly token: string;
+  /** `token` as a JSON string literal (quoted, escaped), for writing response bodies. */
+  readonly tokenJson: string;
   /** Canonical resource: the token's `aud`. */
   readonly resource: string;
   readonly clientId: string;
@@ -63,6 +66,17 @@ export class TokenService {
   readonly #cache: TokenCache;
   readonly #sources: SourceRegistry;
   readonly #log: Logger;
+  /**
+   * The source of each workspace record seen: SourceRegistry.sourceFor keys its map by the
+   * serialised config (a JSON.stringify per call); the store hands out the same frozen record until
+   * the workspace changes, so this lookup is by identity. A changed workspace is a new record.
+   */
+  readonly #sourceOf = new WeakMap<WorkspaceRecord, TokenSource>();
+  /**
+   * JSON.stringify of a ~1 KB token costs several microseconds (a character-by-character scan),
+   * as much as the rest of the response; it is done once per cached token instead of per response.
+   */
+  readonly #tokenJson = new WeakMap<CachedToken, string>();
 
   constructor(deps: { store: Store; auth: SessionAuthenticator; cache: TokenCache; sources: SourceRegistry; logger: Logger }) {
     this.#store = deps.store;
@@ -84,7 +98,11 @@ export class TokenService {
       identity = selectIdentity(await this.#store.listIdentities(workspace.name), request.selector, workspace.name);
       checkAudiencePolicy(workspace, session, resource);
 
-      const source = this.#sources.sourceFor(workspace);
+      let source = this.#sourceOf.get(workspace);
+      if (source === undefined) {
+        source = this.#sources.sourceFor(workspace);
+        this.#sourceOf.set(workspace, source);
+      }
       const key = cacheKey(workspace.name, workspace.updatedAt, identity.clientId, resource);
       const sourceRequest = { workspace, identity, resource };
       const fetch = () => source.getToken(sourceRequest);
@@ -103,8 +121,14 @@ export class TokenService {
         tokenId: token.tokenId,
         expiresAt: token.expiresAt,
       });
+      let tokenJson = this.#tokenJson.get(token);
+      if (tokenJson === undefined) {
+        tokenJson = JSON.stringify(token.token);
+        this.#tokenJson.set(token, tokenJson);
+      }
       return {
         token: token.token,
+        tokenJson,
         resource,
         clientId: identity.clientId,
         notBefore: token.notBefore,

@@ -8,6 +8,7 @@
  */
 import autocannon from 'autocannon';
 import { createInterface } from 'node:readline';
+import { paced } from '../lib/paced.js';
 import { percentileOfSorted } from '../lib/stats.js';
 
 export interface LoadJob {
@@ -17,6 +18,8 @@ export interface LoadJob {
   /** Seconds; ignored when `amount` is set. */
   readonly duration?: number;
   readonly amount?: number;
+  /** A paced load at this many requests per second over all connections (lib/paced.ts, not autocannon); default: as fast as answered. */
+  readonly rate?: number;
   readonly method?: string;
   readonly path: string;
   readonly headers?: Record<string, string>;
@@ -43,7 +46,27 @@ export interface LoadResult {
   readonly statuses: Record<string, number>;
 }
 
+async function runPaced(job: LoadJob & { rate: number }): Promise<LoadResult> {
+  const out = await paced({ ...job, duration: job.duration ?? 5 });
+  const sorted = out.latencies.sort();
+  const non2xx = Object.entries(out.statuses).reduce((n, [status, c]) => (status.startsWith('2') ? n : n + c), 0);
+  return {
+    id: job.id,
+    ok: sorted.length,
+    non2xx,
+    errors: out.errors,
+    elapsedMs: out.elapsedMs,
+    rps: sorted.length / (out.elapsedMs / 1000),
+    p50: percentileOfSorted(sorted, 50),
+    p90: percentileOfSorted(sorted, 90),
+    p99: percentileOfSorted(sorted, 99),
+    max: percentileOfSorted(sorted, 100),
+    statuses: out.statuses,
+  };
+}
+
 function run(job: LoadJob): Promise<LoadResult> {
+  if (job.rate !== undefined) return runPaced({ ...job, rate: job.rate });
   return new Promise((resolve, reject) => {
     let latencies = new Float64Array(1 << 16);
     let count = 0;

@@ -16,6 +16,8 @@ export interface WitsOptions {
   readonly logLevel?: 'info' | 'warn';
   readonly env?: NodeJS.ProcessEnv;
   readonly nodeFlags?: readonly string[];
+  /** Another build's dist/src/cli/main.js (bench/compare.ts); default this build's. */
+  readonly main?: string;
 }
 
 export function witsArgs(home: string, options: WitsOptions = {}): string[] {
@@ -24,7 +26,7 @@ export function witsArgs(home: string, options: WitsOptions = {}): string[] {
 
 /** `wits serve --port 0 --json --log-level warn --home <home>`; resolves once it printed its facts. */
 export async function startWits(name: string, home: string, options: WitsOptions = {}): Promise<Child> {
-  return startChild(name, WITS_MAIN, witsArgs(home, options), {
+  return startChild(name, options.main ?? WITS_MAIN, witsArgs(home, options), {
     env: { WITS_HOME: '', ...options.env },
     ...(options.nodeFlags === undefined ? {} : { nodeFlags: options.nodeFlags }),
   });

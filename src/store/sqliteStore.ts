@@ -6,11 +6,23 @@
  * transactions (set `durability: 'full'` for an fsync per commit). Several processes may open the
  * same file (the CLI and a running server): WAL lets readers and one writer work side by side and
  * busy_timeout makes a second writer wait instead of failing.
+ *
+ * The token hot path is served from memory where that is safe (issue 5, docs/benchmarks.md):
+ * - Reads: sessions, workspaces and identities are cached as frozen records. Our own writes update
+ *   or drop them at once; writes by another process on the same file (the CLI revoking a session)
+ *   are detected with `PRAGMA data_version`, which changes exactly when another connection has
+ *   committed. getSession checks it on every call, so a revocation from another process still takes
+ *   effect on the next request; workspace and identity reads rely on the latest check made in the
+ *   same event-loop turn (every token request authenticates first), or check themselves.
+ * - Audit writes are group-committed: the rows appended in one event-loop turn are inserted in one
+ *   transaction after the turn's I/O callbacks, and each appendAudit resolves only once its row is
+ *   committed, so a token response still goes out only after its audit row is durable.
  */
 import Database from 'better-sqlite3';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { WitsError } from '../errors.js';
+import { startWalCheckpointer, type WalCheckpointer } from './walCheckpointer.js';
 import type {
   AuditEvent,
   AuditQuery,
@@ -29,7 +41,15 @@ export interface SqliteStoreOptions {
   /** Path of the database file, or `:memory:` for tests. */
   readonly path: string;
   readonly durability?: 'normal' | 'full';
+  /**
+   * Run WAL checkpoints on a worker thread instead of inside commits (walCheckpointer.ts). For the
+   * server, whose event loop must not stall; short-lived CLI processes do without the extra thread.
+   */
+  readonly checkpointInBackground?: boolean;
 }
+
+/** How often the background checkpointer runs (a checkpoint with nothing to copy costs nothing). */
+const CHECKPOINT_INTERVAL_MS = 250;
 
 /** Each entry migrates the schema from version i to i+1. Never edit a released entry: append. */
 const MIGRATIONS: readonly string[] = [
@@ -161,21 +181,64 @@ function createPrivateFile(path: string): void {
   closeSync(openSync(path, 'a', 0o600));
 }
 
+/** Sessions kept in memory at most (oldest cached first out); beyond this, reads go to SQLite. */
+const MAX_CACHED_SESSIONS = 20_000;
+
+interface PendingAudit {
+  readonly event: AuditEvent;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
+function freezeWorkspace(w: WorkspaceRecord): WorkspaceRecord {
+  if (w.allowedAudiences !== null) Object.freeze(w.allowedAudiences);
+  Object.freeze(w.source.options);
+  Object.freeze(w.source);
+  return Object.freeze(w);
+}
+
+function freezeSession(s: SessionRecord): SessionRecord {
+  if (s.audiences !== null) Object.freeze(s.audiences);
+  Object.freeze(s.labels);
+  return Object.freeze(s);
+}
+
 export class SqliteStore implements Store {
   readonly description: string;
   readonly #db: Database.Database;
   readonly #stmt;
+  /** `PRAGMA data_version` as last seen; the caches below are valid for this version. */
+  #dataVersion = -1;
+  /** A check was made in the current event-loop turn (reset by #endTurn). */
+  #checkedThisTurn = false;
+  readonly #endTurn = () => {
+    this.#checkedThisTurn = false;
+  };
+  readonly #workspaces = new Map<string, WorkspaceRecord>();
+  readonly #identities = new Map<string, readonly IdentityRecord[]>();
+  readonly #sessions = new Map<string, SessionRecord>();
+  #pendingAudit: PendingAudit[] = [];
+  readonly #insertAuditBatch: (batch: readonly PendingAudit[]) => void;
+  #checkpointer: WalCheckpointer | undefined;
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ':memory:') createPrivateFile(options.path);
     this.description = `sqlite:${options.path}`;
     const db = new Database(options.path);
     db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
+    const synchronous = options.durability === 'full' ? 'FULL' : 'NORMAL';
+    db.pragma(`synchronous = ${synchronous}`);
     db.pragma('busy_timeout = 5000');
     db.pragma('foreign_keys = ON');
     migrate(db);
     this.#db = db;
+    if (options.checkpointInBackground === true && options.path !== ':memory:') {
+      db.pragma('wal_autocheckpoint = 0');
+      this.#checkpointer = startWalCheckpointer(options.path, synchronous, CHECKPOINT_INTERVAL_MS, () => {
+        this.#checkpointer = undefined;
+        if (db.open) db.pragma('wal_autocheckpoint = 1000');
+      });
+    }
     this.#stmt = {
       insertWorkspace: db.prepare(
         'INSERT INTO workspaces (name, cloud, allowed_audiences, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
@@ -218,11 +281,42 @@ export class SqliteStore implements Store {
       insertKey: db.prepare('INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at) VALUES (?, ?, ?, ?, ?)'),
       getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
       setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+      dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
     };
+    this.#insertAuditBatch = db.transaction((batch: readonly PendingAudit[]) => {
+      for (const { event } of batch) this.#insertAudit(event);
+    });
   }
 
   async close(): Promise<void> {
+    if (!this.#db.open) return;
+    this.#flushAudit();
+    await this.#checkpointer?.stop();
+    // Closed last, this connection checkpoints the WAL into the database file and removes it.
     if (this.#db.open) this.#db.close();
+  }
+
+  /**
+   * Drops the read caches when another connection has committed since the last check. One
+   * prepared-statement step (no row decoding): cheaper than the reads it saves.
+   */
+  #checkOtherWriters(): void {
+    const version = this.#stmt.dataVersion.get() as number;
+    if (version !== this.#dataVersion) {
+      this.#dataVersion = version;
+      this.#forget();
+    }
+    if (!this.#checkedThisTurn) {
+      this.#checkedThisTurn = true;
+      setImmediate(this.#endTurn);
+    }
+  }
+
+  /** Called by every write of this connection (which data_version does not report). */
+  #forget(): void {
+    this.#workspaces.clear();
+    this.#identities.clear();
+    this.#sessions.clear();
   }
 
   async createWorkspace(workspace: WorkspaceRecord, systemIdentity: IdentityRecord): Promise<void> {
@@ -242,12 +336,20 @@ export class SqliteStore implements Store {
     } catch (err) {
       if (isConstraintError(err)) throw new WitsError('ERR_CONFLICT', `Workspace '${workspace.name}' already exists.`);
       throw err;
+    } finally {
+      this.#forget();
     }
   }
 
   async getWorkspace(name: string): Promise<WorkspaceRecord | undefined> {
+    if (!this.#checkedThisTurn) this.#checkOtherWriters();
+    const cached = this.#workspaces.get(name);
+    if (cached !== undefined) return cached;
     const row = this.#stmt.getWorkspace.get(name);
-    return row === undefined ? undefined : toWorkspace(row);
+    if (row === undefined) return undefined;
+    const workspace = freezeWorkspace(toWorkspace(row));
+    this.#workspaces.set(name, workspace);
+    return workspace;
   }
 
   async listWorkspaces(): Promise<WorkspaceRecord[]> {
@@ -255,6 +357,7 @@ export class SqliteStore implements Store {
   }
 
   async updateWorkspace(workspace: WorkspaceRecord): Promise<void> {
+    this.#forget();
     const result = this.#stmt.updateWorkspace.run(
       workspace.cloud,
       workspace.allowedAudiences === null ? null : JSON.stringify(workspace.allowedAudiences),
@@ -266,6 +369,7 @@ export class SqliteStore implements Store {
   }
 
   async addIdentity(identity: IdentityRecord): Promise<void> {
+    this.#forget();
     try {
       this.#insertIdentity(identity);
     } catch (err) {
@@ -280,6 +384,7 @@ export class SqliteStore implements Store {
   }
 
   async updateIdentity(identity: IdentityRecord): Promise<void> {
+    this.#forget();
     let changes: number;
     try {
       changes = this.#stmt.updateIdentity.run(identity.tenantId, identity.clientId, identity.objectId, identity.resourceId, identity.workspace, identity.name).changes;
@@ -304,7 +409,14 @@ export class SqliteStore implements Store {
   }
 
   async listIdentities(workspace: string): Promise<IdentityRecord[]> {
-    return this.#stmt.listIdentities.all(workspace).map(toIdentity);
+    if (!this.#checkedThisTurn) this.#checkOtherWriters();
+    let identities = this.#identities.get(workspace);
+    if (identities === undefined) {
+      identities = Object.freeze(this.#stmt.listIdentities.all(workspace).map((row) => Object.freeze(toIdentity(row))));
+      this.#identities.set(workspace, identities);
+    }
+    // A copy of the cached list: callers own the array they get (the records are frozen).
+    return identities.slice();
   }
 
   async createSession(session: SessionRecord): Promise<void> {
@@ -326,8 +438,17 @@ export class SqliteStore implements Store {
   }
 
   async getSession(id: string): Promise<SessionRecord | undefined> {
+    // Checked on every call, not once per turn: revocation by another process is immediate.
+    this.#checkOtherWriters();
+    const cached = this.#sessions.get(id);
+    if (cached !== undefined) return cached;
     const row = this.#stmt.getSession.get(id);
-    return row === undefined ? undefined : toSession(row);
+    // Unknown ids are not remembered: a session created by another process works at once.
+    if (row === undefined) return undefined;
+    const session = freezeSession(toSession(row));
+    if (this.#sessions.size >= MAX_CACHED_SESSIONS) this.#sessions.delete(this.#sessions.keys().next().value as string);
+    this.#sessions.set(id, session);
+    return session;
   }
 
   async listSessions(query: SessionQuery): Promise<SessionRecord[]> {
@@ -343,10 +464,46 @@ export class SqliteStore implements Store {
   }
 
   async revokeSession(id: string, at: number): Promise<boolean> {
+    this.#sessions.delete(id);
     return this.#stmt.revokeSession.run(at, id).changes > 0;
   }
 
-  async appendAudit(event: AuditEvent): Promise<void> {
+  /**
+   * Group commit: resolves once the row is committed, together with every row appended in the same
+   * event-loop turn (one transaction instead of one per row; the rows' WAL pages are written once).
+   * The flush runs in the turn's check phase, after all of the turn's I/O callbacks.
+   */
+  appendAudit(event: AuditEvent): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.#pendingAudit.push({ event, resolve, reject }) === 1) setImmediate(() => this.#flushAudit());
+    });
+  }
+
+  #flushAudit(): void {
+    const batch = this.#pendingAudit;
+    if (batch.length === 0) return;
+    this.#pendingAudit = [];
+    try {
+      // A lone row is inserted in autocommit mode: same durability, without BEGIN and COMMIT steps.
+      if (batch.length === 1) this.#insertAudit((batch[0] as PendingAudit).event);
+      else this.#insertAuditBatch(batch);
+    } catch {
+      // One failing row must not fail the others: insert one by one, each with its own outcome.
+      for (const pending of batch) {
+        try {
+          this.#insertAudit(pending.event);
+        } catch (err) {
+          pending.reject(err);
+          continue;
+        }
+        pending.resolve();
+      }
+      return;
+    }
+    for (const pending of batch) pending.resolve();
+  }
+
+  #insertAudit(event: AuditEvent): void {
     this.#stmt.insertAudit.run(
       event.time,
       event.protocol,

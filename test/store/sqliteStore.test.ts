@@ -104,6 +104,101 @@ describe('SqliteStore on a file', () => {
     }
   });
 
+  test('reads served from memory see every write of another connection (PRAGMA data_version)', async () => {
+    const path = join(tempDir(), 'wits.db');
+    const server = new SqliteStore({ path });
+    const cli = new SqliteStore({ path });
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
+    try {
+      await server.createWorkspace(workspaceRecord('ws', { createdAt: 1, updatedAt: 1 }), identityRecord('ws'));
+      const session = sessionRecord('ws', { expiresAt: Date.now() + 60_000 });
+      await server.createSession(session);
+      // Fill the server's caches.
+      assert.deepEqual(await server.getSession(session.id), session);
+      assert.equal((await server.getWorkspace('ws'))?.allowedAudiences, null);
+      assert.equal((await server.listIdentities('ws')).length, 1);
+
+      // Session revocation by another process: seen by the very next getSession, same turn or not.
+      assert.equal(await cli.revokeSession(session.id, 99), true);
+      assert.equal((await server.getSession(session.id))?.revokedAt, 99);
+
+      // Workspace and identity changes by another process: seen from the next event-loop turn on.
+      await cli.updateWorkspace(workspaceRecord('ws', { allowedAudiences: ['https://ai.azure.com'], createdAt: 1, updatedAt: 2 }));
+      await cli.addIdentity(identityRecord('ws', 'second'));
+      await turn();
+      assert.deepEqual((await server.getWorkspace('ws'))?.allowedAudiences, ['https://ai.azure.com']);
+      assert.equal((await server.listIdentities('ws')).length, 2);
+
+      // This connection's own writes are seen at once (data_version does not report them).
+      await server.updateWorkspace(workspaceRecord('ws', { createdAt: 1, updatedAt: 3 }));
+      assert.equal((await server.getWorkspace('ws'))?.updatedAt, 3);
+      const other = sessionRecord('ws', { expiresAt: Date.now() + 60_000 });
+      await server.createSession(other);
+      assert.equal((await server.getSession(other.id))?.revokedAt, null);
+      await server.revokeSession(other.id, 5);
+      assert.equal((await server.getSession(other.id))?.revokedAt, 5);
+
+      // Cached records are frozen, and lists are the caller's own copies.
+      const identities = await server.listIdentities('ws');
+      identities.pop();
+      assert.equal((await server.listIdentities('ws')).length, 2);
+      assert.ok(Object.isFrozen(await server.getWorkspace('ws')));
+      assert.ok(Object.isFrozen(await server.getSession(other.id)));
+    } finally {
+      await cli.close();
+      await server.close();
+    }
+  });
+
+  test('audit rows appended in one turn are committed together; a bad row fails alone', async () => {
+    const path = join(tempDir(), 'wits.db');
+    const store = new SqliteStore({ path });
+    try {
+      const appends = Array.from({ length: 50 }, (_, i) => store.appendAudit(auditEvent({ time: 1_000 + i, tokenId: `t${i}` })));
+      // A row that breaks the STRICT schema (a non-integer time) rejects; the other 50 resolve.
+      const bad = store.appendAudit(auditEvent({ time: 'not a time' as unknown as number, tokenId: 'bad' }));
+      await Promise.all(appends);
+      await assert.rejects(bad);
+      assert.deepEqual((await store.listAudit({})).map((r) => r.tokenId), Array.from({ length: 50 }, (_, i) => `t${i}`));
+      // close() commits what is still pending before it closes.
+      const last = store.appendAudit(auditEvent({ tokenId: 'at-close' }));
+      await store.close();
+      await last;
+    } finally {
+      await store.close();
+    }
+    const reopened = new SqliteStore({ path });
+    try {
+      assert.equal((await reopened.listAudit({})).at(-1)?.tokenId, 'at-close');
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  test('checkpointInBackground: a worker thread moves committed pages into the database file', { timeout: 30_000 }, async () => {
+    const path = join(tempDir(), 'wits.db');
+    const store = new SqliteStore({ path, checkpointInBackground: true });
+    try {
+      const before = statSync(path).size;
+      for (let batch = 0; batch < 20; batch++) {
+        await Promise.all(Array.from({ length: 250 }, (_, i) => store.appendAudit(auditEvent({ time: batch * 1000 + i }))));
+      }
+      // The server's connection never checkpoints by itself; only the worker makes the file grow.
+      const deadline = Date.now() + 10_000;
+      while (statSync(path).size <= before + 200_000 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.ok(statSync(path).size > before + 200_000, `database file ${before} -> ${statSync(path).size} bytes`);
+      assert.equal((await store.listAudit({ limit: 10_000 })).length, 5_000);
+    } finally {
+      await store.close();
+    }
+    const reopened = new SqliteStore({ path });
+    try {
+      assert.equal((await reopened.listAudit({ limit: 10_000 })).length, 5_000);
+    } finally {
+      await reopened.close();
+    }
+  });
+
   test('refuses a database whose schema is newer than this wits', async () => {
     const path = join(tempDir(), 'wits.db');
     await new SqliteStore({ path }).close();
