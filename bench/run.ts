@@ -4,10 +4,12 @@
  *
  * Every server (wits, a bare node:http server, oidc-provider, the managed-identity stand-in) and
  * the load generator (autocannon) run in their own processes on loopback. Each comparison runs
- * its targets alternately in the same run (A B A B ...) and reports the median of the per-round
- * ratios; absolute numbers are context only (the machine is small and shared).
+ * its targets alternately in the same run (A B, B A, ...) and reports the median of the per-round
+ * ratios; absolute numbers are context only (the machine is small and shared). `--keep-homes`
+ * keeps the temporary wits homes for inspection.
  *
- * Prints a markdown report and writes bench/results/latest.json (gitignored).
+ * Prints a markdown report and writes bench/results/latest.json (gitignored). docs/benchmarks.md
+ * explains the method and records a full run.
  */
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { rmSync, writeFileSync } from 'node:fs';

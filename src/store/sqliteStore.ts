@@ -17,6 +17,8 @@
  * - Audit writes are group-committed: the rows appended in one event-loop turn are inserted in one
  *   transaction after the turn's I/O callbacks, and each appendAudit resolves only once its row is
  *   committed, so a token response still goes out only after its audit row is durable.
+ * - With `checkpointInBackground` (the server), WAL checkpoints run on a worker thread
+ *   (walCheckpointer.ts) instead of stalling the event loop inside a commit.
  */
 import Database from 'better-sqlite3';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
