@@ -17,59 +17,7 @@ import { silentLogger } from '../../src/logger.js';
 import { startImdsEndpoint } from '../../src/protocols/imds.js';
 import { rawRequest, type RawResult } from '../support/rawHttp.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-
-const CODE = /^ERR_[A-Z_]+$/;
-
-/** Percent-encodes the UTF-8 bytes of any string (lone surrogates included), keeping unreserved characters. */
-function percentEncode(value: string): string {
-  let out = '';
-  for (const byte of Buffer.from(value, 'utf8')) {
-    const ch = String.fromCharCode(byte);
-    out += /[A-Za-z0-9._~-]/.test(ch) ? ch : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-  }
-  return out;
-}
-
-/** Bytes as a latin1 "binary string": one char per byte, which is how the wire parts are assembled. */
-const utf8Bytes = (value: string): string => Buffer.from(value, 'utf8').toString('latin1');
-
-interface FuzzRequest {
-  readonly method: string;
-  readonly target: string;
-  readonly version: string;
-  readonly host: boolean;
-  readonly headers: ReadonlyArray<readonly [string, string]>;
-  readonly body: string | undefined;
-  readonly chunked: boolean;
-}
-
-function serialize(r: FuzzRequest): Buffer {
-  let head = `${r.method} ${r.target} ${r.version}\r\n`;
-  if (r.host) head += 'Host: 127.0.0.1\r\n';
-  head += 'Connection: close\r\n';
-  for (const [name, value] of r.headers) head += `${name}: ${value}\r\n`;
-  let body = '';
-  if (r.body !== undefined) {
-    if (r.chunked) {
-      head += 'Transfer-Encoding: chunked\r\n';
-      const size = Math.max(1, Math.ceil(r.body.length / 3));
-      for (let i = 0; i < r.body.length; i += size) {
-        const piece = r.body.slice(i, i + size);
-        body += `${piece.length.toString(16)}\r\n${piece}\r\n`;
-      }
-      body += '0\r\n\r\n';
-    } else {
-      head += `Content-Length: ${r.body.length}\r\n`;
-      body = r.body;
-    }
-  }
-  return Buffer.from(head + '\r\n' + body, 'latin1');
-}
-
-function describeRequest(bytes: Buffer): string {
-  const text = bytes.toString('latin1');
-  return JSON.stringify(text.length > 600 ? `${text.slice(0, 600)}... (${text.length} bytes)` : text);
-}
+import { CODE, describeRequest, percentEncode, serialize, utf8Bytes, type FuzzRequest } from '../support/httpFuzz.js';
 
 /** The property every response must satisfy. */
 function checkResponse(result: RawResult, method: string, sent: Buffer): void {

@@ -21,7 +21,7 @@ import { startImdsEndpoint } from '../../src/protocols/imds.js';
 import { memoryLogger, type MemoryLogger } from '../support/logger.js';
 import { rawRequest, type RawResult } from '../support/rawHttp.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { checkResponse, percentEncode, requests, serialize, type FuzzContext, type FuzzRequest } from './httpFuzz.js';
+import { checkResponse, percentEncode, requests, serialize, type FuzzContext, type FuzzRequest } from '../support/httpFuzz.js';
 import { allAuditRows, count, databaseFiles, recordFigures, scaled, SCALE_NAME, SecretScan, sleep } from './support.js';
 
 const AUDIENCE_RUNS = scaled(4_000, 50_000);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { ERROR_CODES } from '../../src/errors.js';
-import type { RawResult } from '../support/rawHttp.js';
+import type { RawResult } from './rawHttp.js';
 
 export const CODE = /^ERR_[A-Z_]+$/;
 
