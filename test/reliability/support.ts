@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFile
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CLI, cleanEnv } from '../sources/harness.js';
+import { request } from '../support/http.js';
 
 export { CLI, cleanEnv };
 
@@ -282,15 +283,8 @@ export interface Reply {
 /** fetch with a generous timeout; the body as text and, when it is JSON, parsed. */
 export async function http(url: string, init: RequestInit = {}): Promise<Reply> {
   const started = Date.now();
-  const response = await fetch(url, { ...init, signal: init.signal ?? AbortSignal.timeout(60_000) });
-  const text = await response.text();
-  let body: unknown;
-  try {
-    body = text === '' ? undefined : JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  return { status: response.status, headers: response.headers, text, body, ms: Date.now() - started };
+  const reply = await request(url, { ...init, signal: init.signal ?? AbortSignal.timeout(60_000) });
+  return { ...reply, ms: Date.now() - started };
 }
 
 export function adminCall(base: string, adminToken: string, method: string, path: string, body?: unknown): Promise<Reply> {

@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { request } from '../support/http.js';
 
 /** dist/src/cli/main.js, from this file's place in dist/test/sources/. */
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -157,16 +158,9 @@ export const errorBodies: string[] = [];
 
 export async function http(url: string, init: RequestInit = {}): Promise<Reply> {
   const started = Date.now();
-  const response = await fetch(url, { ...init, signal: init.signal ?? AbortSignal.timeout(30_000) });
-  const text = await response.text();
-  let body: unknown;
-  try {
-    body = text === '' ? undefined : JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  if (response.status >= 400) errorBodies.push(text);
-  return { status: response.status, headers: response.headers, text, body, ms: Date.now() - started };
+  const reply = await request(url, { ...init, signal: init.signal ?? AbortSignal.timeout(30_000) });
+  if (reply.status >= 400) errorBodies.push(reply.text);
+  return { ...reply, ms: Date.now() - started };
 }
 
 export function adminCall(server: WitsServer, method: string, path: string, body?: unknown): Promise<Reply> {
