@@ -45,7 +45,7 @@ export const DEFAULTS: WitsConfig = Object.freeze({
   port: DEFAULT_PORT,
   publicUrl: undefined,
   issuer: undefined,
-  signingAlg: 'RS256',
+  signingAlg: 'ES256',
   tokenLifetimeSeconds: 3600,
   sessionTtlSeconds: 12 * 3600,
   maxSessionTtlSeconds: 30 * 24 * 3600,

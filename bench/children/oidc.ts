@@ -1,9 +1,10 @@
 /**
  * The OAuth server wits is compared with: oidc-provider (npm), client_credentials grant with a
- * resource indicator, so every access token is a JWT signed with RS256 and a 2048-bit key, as
- * wits' local issuer does. Client authentication client_secret_basic. Prints `{ "url", "tokenPath",
- * "clientId", "clientSecret", "resource" }` once listening. Memory adapter (the default): JWT
- * access tokens are not stored, so oidc-provider signs on every request with no storage write.
+ * resource indicator, so every access token is a JWT, signed with the algorithm given as argv[2]
+ * (ES256 with a P-256 key, or RS256 with a 2048-bit key: wits' local issuer's keys). Client
+ * authentication client_secret_basic. Prints `{ "url", "tokenPath", "clientId", "clientSecret",
+ * "resource" }` once listening. Memory adapter (the default): JWT access tokens are not stored, so
+ * oidc-provider signs on every request with no storage write.
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -13,6 +14,8 @@ import Provider from 'oidc-provider';
 const CLIENT_ID = 'bench-client';
 const CLIENT_SECRET = 'bench-secret-0123456789abcdef0123456789abcdef';
 const RESOURCE = 'https://api.bench.example';
+const ALG = process.argv[2] ?? 'RS256';
+if (ALG !== 'RS256' && ALG !== 'ES256') throw new Error(`unsupported algorithm ${ALG}`);
 
 let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
 const server = createServer((req, res) => {
@@ -26,7 +29,7 @@ const server = createServer((req, res) => {
 server.listen(0, '127.0.0.1', () => {
   const { port } = server.address() as AddressInfo;
   const issuer = `http://127.0.0.1:${port}`;
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const { privateKey } = ALG === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
   const jwk = privateKey.export({ format: 'jwk' });
   const provider = new Provider(issuer, {
     clients: [
@@ -37,9 +40,11 @@ server.listen(0, '127.0.0.1', () => {
         response_types: [],
         redirect_uris: [],
         token_endpoint_auth_method: 'client_secret_basic',
+        // Only one key, of ALG: oidc-provider checks that the client's (unused) ID token algorithm has one.
+        id_token_signed_response_alg: ALG,
       },
     ],
-    jwks: { keys: [{ ...jwk, kid: 'bench-rs256', alg: 'RS256', use: 'sig' }] },
+    jwks: { keys: [{ ...jwk, kid: `bench-${ALG.toLowerCase()}`, alg: ALG, use: 'sig' }] },
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
@@ -52,7 +57,7 @@ server.listen(0, '127.0.0.1', () => {
           audience: RESOURCE,
           accessTokenTTL: 3600,
           accessTokenFormat: 'jwt',
-          jwt: { sign: { alg: 'RS256' } },
+          jwt: { sign: { alg: ALG } },
         }),
       },
     },

@@ -40,7 +40,7 @@ Options:
   --home DIR            state directory (env WITS_HOME, default ./.wits)
   --public-url URL      URL clients use to reach the service (default http://HOST:PORT)
   --issuer URL          'iss' of signed tokens (env WITS_ISSUER, default the public URL)
-  --signing-alg ALG     RS256 (default) or ES256
+  --signing-alg ALG     access-token signing: ES256 (default) or RS256
   --token-lifetime SEC  lifetime of signed tokens in seconds (default 3600)
   --log-level LEVEL     debug, info (default), warn, error, silent
   --json                print the start-up facts as one JSON line

@@ -57,11 +57,15 @@ export class LocalIssuer {
     return { token, tokenId: jti, issuedAt: iat * 1000, notBefore: iat * 1000, expiresAt: exp * 1000 };
   }
 
-  /** Signs an arbitrary short-lived JWT (federated assertions for upstream sources). */
-  async sign(payload: Record<string, unknown>, options: { audience: string; subject: string; lifetimeSeconds: number }, now = Date.now()): Promise<string> {
+  /**
+   * Signs a short-lived assertion for Entra ID (the `entra-federated` source): always with the
+   * RS256 key, the only kind Entra ID accepts (signingKeys.ts).
+   */
+  async signAssertion(payload: Record<string, unknown>, options: { audience: string; subject: string; lifetimeSeconds: number }, now = Date.now()): Promise<string> {
     const iat = Math.floor(now / 1000);
+    const key = this.keys.federation;
     return new SignJWT(payload)
-      .setProtectedHeader({ alg: this.keys.active.alg, kid: this.keys.active.kid, typ: 'JWT' })
+      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
       .setIssuer(this.issuer)
       .setAudience(options.audience)
       .setSubject(options.subject)
@@ -69,6 +73,6 @@ export class LocalIssuer {
       .setNotBefore(iat)
       .setExpirationTime(iat + options.lifetimeSeconds)
       .setJti(randomUUID())
-      .sign(this.keys.active.privateKey);
+      .sign(key.privateKey);
   }
 }

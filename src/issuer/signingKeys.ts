@@ -3,6 +3,12 @@
  *
  * One key per algorithm signs. All keys stay in the JWKS so that tokens keep verifying after the
  * algorithm is switched (a switch adds a key of the new algorithm; nothing is lost).
+ *
+ * Two roles: access tokens are signed with the configured algorithm (ES256 by default), and the
+ * assertions that the `entra-federated` source presents to Entra ID are always signed with RS256,
+ * because Entra ID accepts only RSA signatures on federated tokens ("AADSTS5002738: 'ES256' is not
+ * a supported signature algorithm"). Both keys exist from the first start, so the JWKS that
+ * `wits issuer export` publishes for Entra already holds the RS256 key.
  */
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { SigningAlg } from '../config.js';
@@ -15,10 +21,16 @@ export interface ActiveSigningKey {
 }
 
 export interface SigningKeySet {
+  /** Signs access tokens: the configured algorithm. */
   readonly active: ActiveSigningKey;
+  /** Signs assertions for Entra ID (RS256; the same key as `active` when that is RS256). */
+  readonly federation: ActiveSigningKey;
   /** Public JWKs of every key, for /.well-known/jwks.json. */
   readonly publicJwks: readonly JWK[];
 }
+
+/** The algorithm Entra ID accepts on federated assertions. */
+export const FEDERATION_ALG: SigningAlg = 'RS256';
 
 async function generate(alg: SigningAlg, now: number): Promise<SigningKeyRecord> {
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true, modulusLength: 2048 });
@@ -35,19 +47,26 @@ async function generate(alg: SigningAlg, now: number): Promise<SigningKeyRecord>
   };
 }
 
-export async function loadSigningKeys(store: Store, alg: SigningAlg, now = Date.now()): Promise<SigningKeySet> {
-  let records = await store.listSigningKeys();
-  if (!records.some((r) => r.alg === alg)) {
-    await store.addSigningKey(await generate(alg, now));
-    // Re-read: with several processes on one store, the first key written is the one everyone uses.
-    records = await store.listSigningKeys();
-  }
+async function activeKey(records: readonly SigningKeyRecord[], alg: SigningAlg): Promise<ActiveSigningKey> {
   // The oldest key of the algorithm signs: when two processes start on an empty store at once and
   // both add a key, both re-read and pick the same one (list order is created_at, then kid).
   const signing = records.find((r) => r.alg === alg) as SigningKeyRecord;
   const privateKey = (await importJWK(JSON.parse(signing.privateJwk) as JWK, alg)) as CryptoKey;
+  return { kid: signing.kid, alg, privateKey };
+}
+
+export async function loadSigningKeys(store: Store, alg: SigningAlg, now = Date.now()): Promise<SigningKeySet> {
+  let records = await store.listSigningKeys();
+  const missing = [...new Set([alg, FEDERATION_ALG])].filter((a) => !records.some((r) => r.alg === a));
+  if (missing.length > 0) {
+    for (const a of missing) await store.addSigningKey(await generate(a, now));
+    // Re-read: with several processes on one store, the first key written is the one everyone uses.
+    records = await store.listSigningKeys();
+  }
+  const active = await activeKey(records, alg);
   return {
-    active: { kid: signing.kid, alg, privateKey },
+    active,
+    federation: alg === FEDERATION_ALG ? active : await activeKey(records, FEDERATION_ALG),
     publicJwks: records.map((r) => JSON.parse(r.publicJwk) as JWK),
   };
 }

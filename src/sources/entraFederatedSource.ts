@@ -52,7 +52,7 @@ export class EntraFederatedTokenSource implements TokenSource {
     }
     const { identity, workspace } = request;
     const subject = identity.kind === 'system' && this.#options.subject !== undefined ? this.#options.subject : defaultSubject(workspace.name, identity.name);
-    return this.#issuer.sign({}, { audience: FEDERATED_AUDIENCE, subject, lifetimeSeconds: ASSERTION_LIFETIME_SECONDS });
+    return this.#issuer.signAssertion({}, { audience: FEDERATED_AUDIENCE, subject, lifetimeSeconds: ASSERTION_LIFETIME_SECONDS });
   }
 
   async getToken(request: SourceTokenRequest): Promise<SourceToken> {

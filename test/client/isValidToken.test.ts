@@ -37,7 +37,7 @@ function withPayload(token: string, change: (claims: Record<string, unknown>) =>
 }
 
 before(async () => {
-  rs = await startWits();
+  rs = await startWits({ signingAlg: 'RS256' });
   es = await startWits({ signingAlg: 'ES256' });
   const session = await rs.session();
   client = new WitsClient({ endpoint: rs.url, secret: session.secret });

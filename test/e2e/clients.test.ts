@@ -160,8 +160,9 @@ describe('official clients under wits exec against wits serve', { concurrency: f
     await assert.rejects(resourceServer.verify(`${header}.${forged}.${signature}`, RESOURCES[0]), /signature/i);
     assert.notEqual(forged, payload);
     // Same header (kid) and claims, signed by a key the issuer never published.
-    const { privateKey } = await generateKeyPair('RS256');
-    const foreign = await new SignJWT({ ...good }).setProtectedHeader(decodeProtectedHeader(token) as { alg: string }).sign(privateKey);
+    const protectedHeader = decodeProtectedHeader(token) as { alg: string };
+    const { privateKey } = await generateKeyPair(protectedHeader.alg);
+    const foreign = await new SignJWT({ ...good }).setProtectedHeader(protectedHeader).sign(privateKey);
     await assert.rejects(resourceServer.verify(foreign, RESOURCES[0]), /signature/i);
   });
 

@@ -72,7 +72,7 @@ describe('App Service endpoint (GET /msi/token)', () => {
     assert.ok(Math.abs(expiresIn - ((payload.exp as number) - Math.floor(Date.now() / 1000))) <= 5, `expires_in ${expiresIn}`);
 
     const header = decodeProtectedHeader(token);
-    assert.equal(header.alg, 'RS256');
+    assert.equal(header.alg, 'ES256', 'the default signing algorithm');
     assert.equal(header.typ, 'JWT');
     assert.equal(typeof header.kid, 'string');
   });

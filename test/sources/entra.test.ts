@@ -23,7 +23,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, generateKeyPair, jwtVerify, SignJWT, type JSONWebKeySet } from 'jose';
 import {
   adminStatus,
   assertWitsError,
@@ -48,7 +48,7 @@ import {
   type WitsServer,
 } from './harness.js';
 import { makeTestPki, pemBody, pemBodyLines, type TestPki } from './pki.js';
-import { EntraStandIn, FEDERATED_AUDIENCE } from './standIns.js';
+import { CredentialRejected, EntraStandIn, FEDERATED_AUDIENCE, verifyFederatedAssertion } from './standIns.js';
 
 const UPSTREAM_TIMEOUT_SECONDS = 3;
 const BREAKER_COOLDOWN_SECONDS = 2;
@@ -197,6 +197,25 @@ describe('entra-* sources against an HTTPS Entra stand-in', () => {
       }
     });
   }
+
+  test('the stand-in refuses federated assertions not signed with RSA, as Entra does (AADSTS5002738)', async () => {
+    // wits signs access tokens with ES256 by default and publishes that key too; an ES256 assertion
+    // from wits' issuer, with the right subject and audience, must still be refused.
+    const { privateKey } = await generateKeyPair('ES256');
+    const subject = 'wits:workspace:any:identity:system';
+    const assertion = await new SignJWT({})
+      .setProtectedHeader({ alg: 'ES256', kid: 'any' })
+      .setIssuer(server.issuer)
+      .setSubject(subject)
+      .setAudience(FEDERATED_AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(privateKey);
+    await assert.rejects(
+      verifyFederatedAssertion(assertion, { issuer: server.issuer, subject, audience: FEDERATED_AUDIENCE }),
+      (err: unknown) => err instanceof CredentialRejected && err.aadsts === 5002738 && /'ES256' is not a supported signature algorithm/.test(err.message),
+    );
+  });
 
   test('each federated exchange carries a fresh assertion', async () => {
     const secret = await createSession(server, ws.fed.name);

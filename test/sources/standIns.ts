@@ -347,6 +347,9 @@ function fetchableIssuerUrl(value: string): boolean {
  * through the discovery document and JWKS fetched from the assertion's own `iss`, then `iss`, `sub`
  * and `aud` against the credential, `exp` (and `nbf`) against the clock, and a short lifetime.
  */
+/** The signature algorithms Entra ID accepts on federated assertions: RSA only. */
+const ENTRA_FEDERATION_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
+
 export async function verifyFederatedAssertion(assertion: string, credential: FederatedCredential, now = Date.now()): Promise<JWTPayload> {
   let unverified: JWTPayload;
   try {
@@ -366,10 +369,20 @@ export async function verifyFederatedAssertion(assertion: string, credential: Fe
   } catch (err) {
     throw new CredentialRejected(544120, `Could not fetch the issuer's discovery document or signing keys (${(err as Error).message}).`);
   }
+  // Entra ID accepts only RSA signatures on federated assertions (AADSTS5002738 otherwise).
+  let alg: unknown;
+  try {
+    alg = decodeProtectedHeader(assertion).alg;
+  } catch {
+    alg = undefined;
+  }
+  if (typeof alg !== 'string' || !ENTRA_FEDERATION_ALGS.includes(alg)) {
+    throw new CredentialRejected(5002738, `Invalid JWT token. '${String(alg)}' is not a supported signature algorithm.`);
+  }
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(assertion, createLocalJWKSet(keys), {
-      algorithms: ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384'],
+      algorithms: ENTRA_FEDERATION_ALGS,
       requiredClaims: ['iss', 'sub', 'aud', 'exp'],
       currentDate: new Date(now),
       clockTolerance: 30,
