@@ -190,24 +190,30 @@ async function cacheHitVsBare(load: LoadGen): Promise<void> {
   if (bareReply.headers['content-length'] !== hit.headers['content-length'] || bareReply.body !== hit.body) {
     throw new Error('the bare server does not answer the same bytes as wits');
   }
+  const minimal = track(await startChild('minimal', child('minimal'), [bodyFile, RESOURCE], { env: { BENCH_SESSION_SECRET: w.secret } }));
+  const minimalReply = await httpCall((minimal.info.url as string) + tokenPath(RESOURCE), { headers: { 'x-identity-header': w.secret } });
+  if (minimalReply.status !== 200 || minimalReply.body !== hit.body) throw new Error('the minimal endpoint does not answer the same bytes as wits');
   const wits: Target = { name: 'wits cache hit', proc: w.proc, job: w.hitJob };
   const baseline: Target = { name: 'bare node:http', proc: bare, job: { ...w.hitJob, url: bare.info.url as string } };
-  await warmup(load, [wits, baseline]);
+  const bound: Target = { name: 'minimal endpoint', proc: minimal, job: { ...w.hitJob, url: minimal.info.url as string } };
+  await warmup(load, [wits, baseline, bound]);
 
   say('## 1. Cache hit vs bare node:http (same response bytes)');
   say();
-  say(`App Service endpoint, valid session, cached token; ${P.rounds} rounds of ${P.duration} s per target, alternating (A B, B A, ...).`);
+  say(`App Service endpoint, valid session, cached token; ${P.rounds} rounds of ${P.duration} s per target, alternating (A B C, C B A, ...). "Minimal" is \`bench/children/minimal.ts\`: the same bytes after only the checks no token service can skip (query, secret hash and constant-time compare, map lookups), with no audit row and no cross-process revocation check; it is a bound, not a product.`);
   say();
-  say('| connections | throughput ratio wits/bare (median) | wits req/s | bare req/s | wits p50 / p99 | bare p50 / p99 | server CPU per request wits / bare |');
-  say('|---:|---:|---:|---:|---:|---:|---:|');
+  say('| connections | throughput ratio wits/bare (median) | minimal/bare (median) | wits req/s | bare req/s | minimal req/s | wits p50 / p99 | bare p50 / p99 | server CPU per request wits / bare / minimal |');
+  say('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   const rows: Record<string, unknown>[] = [];
   for (const c of P.connections) {
-    const [a = [], b = []] = await alternate(load, [wits, baseline], c, P.duration, P.rounds);
+    const [a = [], b = [], m = []] = await alternate(load, [wits, baseline, bound], c, P.duration, P.rounds);
     const r = ratio(a, b, 'rps');
+    const rm = ratio(m, b, 'rps');
     const sa = summary(a);
     const sb = summary(b);
-    rows.push({ connections: c, ratio: r, wits: sa, bare: sb, witsRuns: a, bareRuns: b });
-    say(`| ${c} | **${fmt(r)}** | ${int(sa.rps as number)} | ${int(sb.rps as number)} | ${ms(sa.p50 as number)} / ${ms(sa.p99 as number)} | ${ms(sb.p50 as number)} / ${ms(sb.p99 as number)} | ${fmt(sa.cpuUs as number, 0)} / ${fmt(sb.cpuUs as number, 0)} us |`);
+    const sm = summary(m);
+    rows.push({ connections: c, ratio: r, minimalRatio: rm, wits: sa, bare: sb, minimal: sm, witsRuns: a, bareRuns: b, minimalRuns: m });
+    say(`| ${c} | **${fmt(r)}** | ${fmt(rm)} | ${int(sa.rps as number)} | ${int(sb.rps as number)} | ${int(sm.rps as number)} | ${ms(sa.p50 as number)} / ${ms(sa.p99 as number)} | ${ms(sb.p50 as number)} / ${ms(sb.p99 as number)} | ${fmt(sa.cpuUs as number, 0)} / ${fmt(sb.cpuUs as number, 0)} / ${fmt(sm.cpuUs as number, 0)} us |`);
   }
   say();
   // Saturated, a closed loop's latency is queueing: mean latency = connections / throughput (Little's
@@ -257,6 +263,7 @@ async function cacheHitVsBare(load: LoadGen): Promise<void> {
   await infoTarget.proc.stop();
   await warnTarget.proc.stop();
   await bare.stop();
+  await minimal.stop();
 }
 
 // ---------------------------------------------------------------------------------------------
