@@ -3,7 +3,8 @@
  *
  * It exists so that the resilience layer can see what MSAL hides: the HTTP status and Retry-After
  * of the last response, and whether the network failed. Each attempt gets its own instance, a hard
- * timeout, and counts of what it did. Bodies are never logged or kept beyond the status.
+ * timeout, and counts of what it did. Bodies are never logged or kept beyond the status, except
+ * the authority's public OpenID configuration, which entraClient.ts reuses.
  */
 import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
 
@@ -16,7 +17,11 @@ export interface UpstreamExchange {
   networkFailure?: boolean;
   /** Requests sent (MSAL's own managed-identity retries included). */
   requests: number;
+  /** The authority's OpenID configuration (a public document), when this attempt fetched it. */
+  authorityMetadata?: string;
 }
+
+const OPENID_CONFIGURATION = '/.well-known/openid-configuration';
 
 /** Retry-After as seconds: delta-seconds or an HTTP date (RFC 9110 section 10.2.3). */
 export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
@@ -58,6 +63,7 @@ export class UpstreamNetworkClient implements INetworkModule {
       throw err;
     }
     const text = await response.text().catch(() => '');
+    if (method === 'GET' && response.ok && new URL(url).pathname.endsWith(OPENID_CONFIGURATION)) this.exchange.authorityMetadata = text;
     this.exchange.networkFailure = false;
     this.exchange.status = response.status;
     const retryAfter = response.ok ? undefined : parseRetryAfter(response.headers.get('retry-after'));

@@ -217,6 +217,24 @@ describe('entra-* sources against an HTTPS Entra stand-in', () => {
     );
   });
 
+  test("the tenant's OpenID configuration is fetched once and reused: one upstream call per token", async () => {
+    const secret = await createSession(server, ws.fed.name);
+    sessionSecrets.push(secret);
+    const metadataCalls = () => entra.calls.filter((c) => c.kind === 'metadata').length;
+    // The first exchange may fetch the configuration (a failed exchange elsewhere drops it).
+    const first = await msiToken(server, secret, 'https://eventhubs.azure.net');
+    assert.equal(first.status, 200, first.text);
+    const metadataBefore = metadataCalls();
+    const tokensBefore = entra.tokenCalls(ws.fed.clientId).length;
+    for (const resource of ['https://servicebus.azure.net', 'https://batch.core.windows.net']) {
+      const r = await msiToken(server, secret, resource);
+      assert.equal(r.status, 200, r.text);
+      await assertUpstreamToken(r.body.access_token as string, ws.fed, resource);
+    }
+    assert.equal(entra.tokenCalls(ws.fed.clientId).length, tokensBefore + 2, 'one token request per new resource');
+    assert.equal(metadataCalls(), metadataBefore, 'no configuration fetch for the later exchanges');
+  });
+
   test('each federated exchange carries a fresh assertion', async () => {
     const secret = await createSession(server, ws.fed.name);
     sessionSecrets.push(secret);
@@ -315,10 +333,11 @@ describe('entra-* sources against an HTTPS Entra stand-in', () => {
   test('/admin/status and `wits status` show every source with its health, last error and the cache size', async () => {
     const status = await adminStatus(server);
     assert.equal(status.mode, 'server');
-    // Cached: cognitiveservices for the four working workspaces, storage (fed), vault and database (secret).
-    assert.equal(status.cachedTokens, 7);
+    // Cached: cognitiveservices for the four working workspaces, storage, eventhubs, servicebus and
+    // batch (fed), vault and database (secret).
+    assert.equal(status.cachedTokens, 10);
     // Per workspace too: the sum of the rows is the total, and each working workspace holds some.
-    assert.equal(status.sources.reduce((n, s) => n + (s.cachedTokens ?? 0), 0), 7);
+    assert.equal(status.sources.reduce((n, s) => n + (s.cachedTokens ?? 0), 0), 10);
     for (const w of [ws.fed, ws.fedSubject, ws.cert, ws.secret]) assert.ok((sourceOf(status, w.name).cachedTokens ?? 0) >= 1, w.name);
     for (const w of Object.values(ws)) {
       const s = sourceOf(status, w.name);
@@ -336,7 +355,7 @@ describe('entra-* sources against an HTTPS Entra stand-in', () => {
 
     const human = await witsOk(['status', '--server', server.url, '--home', home]);
     haystacks.push({ where: 'wits status', data: human.stdout + human.stderr });
-    assert.match(human.stdout, /cached tokens:\s+7\b/);
+    assert.match(human.stdout, /cached tokens:\s+10\b/);
     assert.doesNotMatch(human.stdout, /\r/, 'no carriage return from Entra messages garbles the table');
     assert.match(human.stdout, /^fed-wrong-sub\s+entra-federated\s+closed\s.*AADSTS700213/m, human.stdout);
     assert.match(human.stdout, /^cert\s+entra-certificate\s+closed\s/m);
