@@ -28,7 +28,7 @@ const ONLY = argv.includes('--only') && onlyArg !== undefined ? new Set(onlyArg.
 
 /** Durations in seconds. */
 const P = QUICK
-  ? { duration: 1, warmup: 0.5, rounds: 2, connections: [1, 10, 100], logConnections: [100], logRounds: 2, oidcConnections: 10, oidcRounds: 2, stampedeRounds: 1, stampedeN: 1000, sessions: 10_000, tokens: 1_000, scaleRounds: 2, restarts: 1 }
+  ? { duration: 1, warmup: 0.5, rounds: 2, connections: [1, 10, 100], logConnections: [100], logRounds: 1, oidcConnections: 10, oidcRounds: 2, stampedeRounds: 1, stampedeN: 1000, sessions: 10_000, tokens: 1_000, scaleRounds: 2, restarts: 1 }
   : { duration: 5, warmup: 2, rounds: 5, connections: [1, 10, 100], logConnections: [10, 100], logRounds: 3, oidcConnections: 10, oidcRounds: 5, stampedeRounds: 3, stampedeN: 1000, sessions: 100_000, tokens: 10_000, scaleRounds: 5, restarts: 3 };
 
 const RESOURCE = 'https://management.azure.com/';
