@@ -1,9 +1,9 @@
 /**
- * Raw-HTTP request generators for the reliability fuzzing: those of test/protocols/fuzz.test.ts
- * (methods, targets, headers, bodies, framing, garbage), extended with more encodings (double
- * percent-encoding, overlong UTF-8, `+`, UTF-16 and BOM bodies, gzip bodies, charset parameters),
- * sizes around every limit (64 KiB body, 16 KiB header block, hundreds of parameters or headers),
- * deep JSON, and the secrets and identities of two workspaces.
+ * Raw-HTTP request generators and the response property for the fuzzing of
+ * test/reliability/fuzz.test.ts: methods, targets, headers, bodies, framing and garbage, with many
+ * encodings (double percent-encoding, overlong UTF-8, `+`, UTF-16 and BOM bodies, gzip bodies,
+ * charset parameters), sizes around every limit (64 KiB body, 16 KiB header block, hundreds of
+ * parameters or headers), deep JSON, and the secrets and identities of two workspaces.
  */
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
