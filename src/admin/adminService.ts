@@ -3,6 +3,7 @@
  * validated here (the HTTP and CLI layers only parse), so both entry points enforce the same rules.
  */
 import { isCloud, type Cloud } from '../audiences/cloud.js';
+import { moveAudiencesToCloud } from '../audiences/moveToCloud.js';
 import { resolveAudience } from '../audiences/resolve.js';
 import { newSessionSecret } from '../auth/sessionSecret.js';
 import { WitsError } from '../errors.js';
@@ -246,7 +247,9 @@ export class AdminService implements AdminOps {
     if (!isCloud(cloud)) throw new WitsError('ERR_INVALID_ARGUMENT', `Unknown cloud ${JSON.stringify(cloud)}.`);
     const allowedAudiences =
       input.allowedAudiences === undefined
-        ? current.allowedAudiences
+        ? current.allowedAudiences === null || cloud === current.cloud
+          ? current.allowedAudiences
+          : moveAudiencesToCloud(current.allowedAudiences, current.cloud, cloud)
         : input.allowedAudiences === null
           ? null
           : resolveAudienceList(input.allowedAudiences, cloud);

@@ -17,7 +17,9 @@ A workspace owns a system-assigned identity (created with it), any user-assigned
 
 Options:
   --cloud CLOUD      AzureCloud (default), AzureUSGovernment or AzureChinaCloud: aliases resolve
-                     to this cloud's resources
+                     to this cloud's resources. On update without --audience, the allowed
+                     audiences move to the new cloud's resources (refused if a service has none
+                     there); sessions keep the audience lists they were created with
   --audience A       allow this audience (alias, URI or scope); repeat for several. With a list,
                      every other audience is denied. Without one, any valid audience is allowed.
   --any-audience     (update) remove the list: allow any valid audience

@@ -36,6 +36,24 @@ describe('sovereign clouds', () => {
     });
   }
 
+  test("changing a workspace's cloud moves its allowed audiences to the new cloud's resources", async () => {
+    await server.app.admin.createWorkspace({ name: 'moving', allowedAudiences: ['Vault', 'Storage', 'api://contoso.com/api'] });
+    const moved = await server.app.admin.updateWorkspace('moving', { cloud: 'AzureUSGovernment' });
+    assert.deepEqual(moved.allowedAudiences, ['https://vault.usgovcloudapi.net', 'https://storage.azure.com', 'api://contoso.com/api']);
+    const secret = (await server.app.admin.createSession({ workspace: 'moving' })).secret;
+    const vault = await appServiceToken(server.url, secret, { resource: 'Vault' });
+    assert.equal(vault.status, 200, vault.text);
+    assert.equal((await jwtVerify(vault.body.access_token as string, jwks(), { issuer: server.url })).payload.aud, 'https://vault.usgovcloudapi.net');
+    assertError(await appServiceToken(server.url, secret, { resource: 'https://vault.azure.net' }), 403, 'ERR_AUDIENCE_NOT_ALLOWED');
+
+    // A service the new cloud does not have: refused, and nothing changes.
+    await server.app.admin.createWorkspace({ name: 'stuck', allowedAudiences: ['AIServices'] });
+    await assert.rejects(server.app.admin.updateWorkspace('stuck', { cloud: 'AzureUSGovernment' }), /ai\.azure\.com \(AIServices\)/);
+    const stuck = await server.app.admin.getWorkspace('stuck');
+    assert.equal(stuck.cloud, 'AzureCloud');
+    assert.deepEqual(stuck.allowedAudiences, ['https://ai.azure.com']);
+  });
+
   test('an alias with no resource in the cloud is a 400 telling the user to pass the URI', async () => {
     const response = await appServiceToken(server.url, gov, { resource: 'AIServices' });
     assertError(response, 400, 'ERR_AUDIENCE_UNAVAILABLE_IN_CLOUD');
