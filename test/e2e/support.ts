@@ -4,13 +4,14 @@
  * tests talk to wits only through its command line and its sockets.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CLI, cleanEnv, spawnServe, type ServeFacts } from '../support/witsProcess.js';
 
-/** dist/src/cli/main.js, computed from this file's place in dist/test/e2e/. */
-export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+export { CLI, cleanEnv };
+
 
 /** A compiled child program of test/e2e/clients/. */
 export function clientScript(name: string): string {
@@ -21,29 +22,6 @@ export const COGNITIVE_SERVICES = 'https://cognitiveservices.azure.com';
 export const AI_FOUNDRY = 'https://ai.azure.com';
 export const RESOURCES = [COGNITIVE_SERVICES, AI_FOUNDRY] as const;
 
-/**
- * Variables that could divert an official client to another credential source (protocols.md
- * section 1), proxies that could swallow loopback requests, and wits' own settings. None of them
- * may leak from the developer's shell into a test.
- */
-const DIVERTING = [
-  /^AZURE_/,
-  /^IDENTITY_/,
-  /^MSI_/,
-  /^IMDS_/,
-  /^WITS_/,
-  /^(HTTP|HTTPS|ALL|NO)_PROXY$/i,
-  /^NODE_TEST_CONTEXT$/,
-  /^MSAL_/,
-];
-
-export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (!DIVERTING.some((re) => re.test(name))) env[name] = value;
-  }
-  return { ...env, ...extra };
-}
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `wits-e2e-${prefix}-`));
@@ -118,13 +96,6 @@ export function lastJsonLine<T>(result: RunResult): T {
   }
 }
 
-export interface ServeFacts {
-  readonly url: string;
-  readonly issuer: string;
-  readonly home: string;
-  readonly adminTokenFile: string;
-  readonly appServiceEndpoint: string;
-}
 
 export interface WitsServer extends ServeFacts {
   readonly adminToken: string;
@@ -136,54 +107,18 @@ export interface WitsServer extends ServeFacts {
 }
 
 /** Starts `wits serve --port 0 --json` on a state directory and waits for its start-up facts. */
-export function startServe(home: string, extraArgs: readonly string[] = [], timeoutMs = 20_000): Promise<WitsServer> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--json', '--home', home, ...extraArgs], {
-      env: cleanEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    let started = false;
-    const exited = new Promise<void>((done) => child.once('exit', () => done()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`wits serve did not start within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, timeoutMs);
-    child.once('exit', (code, signal) => {
-      if (!started) {
-        clearTimeout(timer);
-        reject(new Error(`wits serve exited (${code ?? signal}) before starting\nstdout: ${stdout}\nstderr: ${stderr}`));
-      }
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-      if (started) return;
-      let facts: ServeFacts;
-      try {
-        facts = JSON.parse(stdout) as ServeFacts; // --json prints one JSON document at start-up
-      } catch {
-        return; // not complete yet
-      }
-      started = true;
-      clearTimeout(timer);
-      const adminToken = readFileSync(facts.adminTokenFile, 'utf8').trim();
-      resolve({
-        ...facts,
-        adminToken,
-        output: () => ({ stdout, stderr }),
-        adminEnv: (extra = {}) => cleanEnv({ WITS_URL: facts.url, WITS_ADMIN_TOKEN: adminToken, ...extra }),
-        async stop() {
-          if (child.exitCode !== null || child.signalCode !== null) return;
-          const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-          child.kill('SIGTERM');
-          await exited;
-          clearTimeout(killer);
-        },
-      });
-    });
-  });
+export async function startServe(home: string, extraArgs: readonly string[] = [], timeoutMs = 20_000): Promise<WitsServer> {
+  const child = await spawnServe(['--home', home, ...extraArgs], cleanEnv(), timeoutMs);
+  const adminToken = child.adminToken;
+  return {
+    ...child.facts,
+    adminToken,
+    output: () => child.output(),
+    adminEnv: (extra = {}) => cleanEnv({ WITS_URL: child.facts.url, WITS_ADMIN_TOKEN: adminToken, ...extra }),
+    async stop() {
+      await child.kill('SIGTERM');
+    },
+  };
 }
 
 /** What the child programs of clients/ print: one JSON line. */

@@ -5,11 +5,10 @@
  * Scale: the default run is sized for CI (`npm test` runs these files too); set
  * WITS_RELIABILITY_SCALE=full for the documented run (more load, cycles, cases and a longer outage).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CLI, cleanEnv } from '../sources/harness.js';
+import { CLI, cleanEnv, spawnServe } from '../support/witsProcess.js';
 import { request } from '../support/http.js';
 
 export { CLI, cleanEnv };
@@ -208,65 +207,20 @@ export interface ServeProcess {
  * Starts `wits serve --port 0 --json --home HOME --log-level debug` (the compiled CLI, a clean
  * environment plus `env`) and waits for its start-up facts.
  */
-export function startServe(home: string, env: Record<string, string> = {}, timeoutMs = 60_000): Promise<ServeProcess> {
-  return new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--json', '--home', home, '--log-level', 'debug'], {
-      env: cleanEnv(env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    let started = false;
-    const killOnExit = (): void => {
-      child.kill('SIGKILL');
-    };
-    process.once('exit', killOnExit);
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
-      child.once('exit', (code, signal) => {
-        process.off('exit', killOnExit);
-        done({ code, signal });
-      }),
-    );
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`wits serve did not start within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr.slice(-2000)}`));
-    }, timeoutMs);
-    void exited.then(({ code, signal }) => {
-      if (!started) {
-        clearTimeout(timer);
-        reject(new Error(`wits serve exited (${code ?? signal}) before starting\nstdout: ${stdout}\nstderr: ${stderr.slice(-2000)}`));
-      }
-    });
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-      if (started) return;
-      let facts: { url: string; adminTokenFile: string };
-      try {
-        facts = JSON.parse(stdout) as typeof facts;
-      } catch {
-        return;
-      }
-      started = true;
-      clearTimeout(timer);
-      resolve({
-        url: facts.url,
-        port: Number(new URL(facts.url).port),
-        home,
-        adminToken: readFileSync(facts.adminTokenFile, 'utf8').trim(),
-        pid: child.pid ?? -1,
-        logs: () => stdout + stderr,
-        async kill(signal) {
-          if (child.exitCode !== null || child.signalCode !== null) return exited;
-          const escalate = signal === 'SIGKILL' ? undefined : setTimeout(() => child.kill('SIGKILL'), 10_000);
-          child.kill(signal);
-          const result = await exited;
-          if (escalate !== undefined) clearTimeout(escalate);
-          return result;
-        },
-      });
-    });
-  });
+export async function startServe(home: string, env: Record<string, string> = {}, timeoutMs = 60_000): Promise<ServeProcess> {
+  const child = await spawnServe(['--home', home, '--log-level', 'debug'], cleanEnv(env), timeoutMs);
+  return {
+    url: child.facts.url,
+    port: Number(new URL(child.facts.url).port),
+    home,
+    adminToken: child.adminToken,
+    pid: child.pid,
+    logs: () => {
+      const { stdout, stderr } = child.output();
+      return stdout + stderr;
+    },
+    kill: (signal) => child.kill(signal, 10_000),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

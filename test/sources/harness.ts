@@ -5,26 +5,18 @@
  * `wits exec` workloads, HTTP calls that remember every error body, and the secrets scan.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { request } from '../support/http.js';
+import { CLI, cleanEnv, spawnServe } from '../support/witsProcess.js';
 
-/** dist/src/cli/main.js, from this file's place in dist/test/sources/. */
-export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+export { CLI, cleanEnv };
+
 
 export const COGNITIVE_SERVICES = 'https://cognitiveservices.azure.com';
 
-/** Variables that could divert MSAL or wits from the stand-ins (protocols.md section 1), and proxies. */
-const DIVERTING = [/^AZURE_/, /^IDENTITY_/, /^MSI_/, /^IMDS_/, /^WITS_/, /^MSAL_/, /^(HTTP|HTTPS|ALL|NO)_PROXY$/i, /^NODE_TEST_CONTEXT$/, /^NODE_EXTRA_CA_CERTS$/, /^NODE_OPTIONS$/];
-
-export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) if (!DIVERTING.some((re) => re.test(name))) env[name] = value;
-  return { ...env, ...extra };
-}
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `wits-sources-${prefix}-`));
@@ -85,62 +77,21 @@ export interface WitsServer {
  * Starts `wits serve --port 0 --json --home HOME --log-level debug` with `env` added to a clean
  * environment, and waits for its start-up facts.
  */
-export function startWits(home: string, env: Record<string, string> = {}, extraArgs: readonly string[] = []): Promise<WitsServer> {
-  return new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--json', '--home', home, '--log-level', 'debug', ...extraArgs], {
-      env: cleanEnv(env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    let started = false;
-    // Safety net: should the test process end without its after() hooks, take the server along.
-    const killOnExit = () => child.kill('SIGKILL');
-    process.once('exit', killOnExit);
-    const exited = new Promise<void>((done) =>
-      child.once('exit', () => {
-        process.off('exit', killOnExit);
-        done();
-      }),
-    );
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`wits serve did not start\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, 20_000);
-    child.once('exit', (code, signal) => {
-      if (!started) {
-        clearTimeout(timer);
-        reject(new Error(`wits serve exited (${code ?? signal}) before starting\nstdout: ${stdout}\nstderr: ${stderr}`));
-      }
-    });
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-      if (started) return;
-      let facts: { url: string; issuer: string; adminTokenFile: string };
-      try {
-        facts = JSON.parse(stdout) as typeof facts;
-      } catch {
-        return;
-      }
-      started = true;
-      clearTimeout(timer);
-      resolve({
-        url: facts.url,
-        issuer: facts.issuer,
-        home,
-        adminToken: readFileSync(facts.adminTokenFile, 'utf8').trim(),
-        logs: () => stdout + stderr,
-        async stop() {
-          if (child.exitCode !== null || child.signalCode !== null) return;
-          const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-          child.kill('SIGTERM');
-          await exited;
-          clearTimeout(killer);
-        },
-      });
-    });
-  });
+export async function startWits(home: string, env: Record<string, string> = {}, extraArgs: readonly string[] = []): Promise<WitsServer> {
+  const child = await spawnServe(['--home', home, '--log-level', 'debug', ...extraArgs], cleanEnv(env), 20_000);
+  return {
+    url: child.facts.url,
+    issuer: child.facts.issuer,
+    home,
+    adminToken: child.adminToken,
+    logs: () => {
+      const { stdout, stderr } = child.output();
+      return stdout + stderr;
+    },
+    async stop() {
+      await child.kill('SIGTERM');
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
