@@ -3,14 +3,13 @@
  * environment for them, and a `wits serve` started per test file. Nothing here imports src/: the
  * tests talk to wits only through its command line and its sockets.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CLI, cleanEnv, spawnServe, type ServeFacts } from '../support/witsProcess.js';
+import { CLI, cleanEnv, run, spawnServe, wits, type RunOptions, type RunResult, type ServeFacts } from '../support/witsProcess.js';
 
-export { CLI, cleanEnv };
+export { CLI, cleanEnv, run, wits, type RunOptions, type RunResult };
 
 
 /** A compiled child program of test/e2e/clients/. */
@@ -31,49 +30,9 @@ export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-export interface RunResult {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
-export interface RunOptions {
-  readonly env?: NodeJS.ProcessEnv;
-  readonly cwd?: string;
-  readonly timeoutMs?: number;
-  /** Called once the process is spawned (to signal it, for instance). */
-  readonly onSpawn?: (child: ChildProcess) => void;
-}
 
-/** Runs any program to completion, collecting its output; kills it after the timeout. */
-export function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: options.env ?? cleanEnv(), cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`timed out after ${options.timeoutMs ?? 30_000} ms: ${command} ${args.join(' ')}\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, options.timeoutMs ?? 30_000);
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-    options.onSpawn?.(child);
-  });
-}
 
-/** `wits ARGS...` with node, as a child process. */
-export function wits(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-  return run(process.execPath, [CLI, ...args], options);
-}
 
 /** Like wits(), but fails with the whole output unless the exit code is 0. */
 export async function witsOk(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {

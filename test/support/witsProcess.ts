@@ -35,6 +35,56 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   return { ...env, ...extra };
 }
 
+export interface RunResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Wall time from spawn to exit. */
+  readonly ms: number;
+}
+
+export interface RunOptions {
+  /** Default: cleanEnv(). */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+  /** Default 30 s; then the program is killed and the promise rejects with its output. */
+  readonly timeoutMs?: number;
+  /** Called once the process is spawned (to signal it, for instance). */
+  readonly onSpawn?: (child: ChildProcess) => void;
+}
+
+/** Runs any program to completion, collecting its output; kills it after the timeout. */
+export function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  const started = Date.now();
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env: options.env ?? cleanEnv(), cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`timed out after ${timeoutMs} ms: ${command} ${args.join(' ')}\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, timeoutMs);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
+    });
+    options.onSpawn?.(child);
+  });
+}
+
+/** `wits ARGS...` (the compiled CLI) with node, to completion. */
+export function wits(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  return run(process.execPath, [CLI, ...args], options);
+}
+
 /** What `wits serve --json` prints once it listens. */
 export interface ServeFacts {
   readonly url: string;
